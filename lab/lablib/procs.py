@@ -21,6 +21,8 @@ def _start_time(pid):
     try:
         with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
+        if fields[0] == "Z":
+            return None  # a zombie has exited; only its parent has not collected it yet
         return fields[19]  # field 22 of stat: starttime, in clock ticks since boot
     except OSError:
         return None

@@ -17,7 +17,6 @@ import urllib.request
 
 from . import kube, versions
 from .build import Builder
-from .pki import LabPKI, SecretStore
 from .procs import LabError, ProcessTable, ensure_port_free, port_open, wait_until
 
 PORTS = {
@@ -96,13 +95,29 @@ class Lab:
         os.makedirs(self.state, exist_ok=True)
         os.chmod(self.state, 0o755)  # the postgres user must reach its data directory below
         self.procs = ProcessTable(os.path.join(self.state, "run"), os.path.join(self.state, "logs"))
-        self.pki = LabPKI(os.path.join(self.state, "pki"))
-        self.secrets = SecretStore(os.path.join(self.state, "secrets"))
         self.builder = Builder(self.cache, self.procs.log_dir)
         self.kube_dir = os.path.join(self.state, "kube")
         os.makedirs(self.kube_dir, mode=0o700, exist_ok=True)
         self.bin_dir = os.path.dirname(os.path.abspath(sys.executable))
         self._started = []
+        self._pki = None
+        self._secrets = None
+
+    @property
+    def pki(self):
+        if self._pki is None:
+            from .pki import LabPKI  # pylint: disable=import-outside-toplevel  # needs `cryptography`
+
+            self._pki = LabPKI(os.path.join(self.state, "pki"))
+        return self._pki
+
+    @property
+    def secrets(self):
+        if self._secrets is None:
+            from .pki import SecretStore  # pylint: disable=import-outside-toplevel
+
+            self._secrets = SecretStore(os.path.join(self.state, "secrets"))
+        return self._secrets
 
     # ------------------------------------------------------------------ helpers
     def say(self, text):
@@ -247,9 +262,6 @@ class Lab:
             self.builder.kwok(), "--kubeconfig", admin_cfg,
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            "--manage-nodes-with-label-selector=",
-            "--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom",
-            "--disregard-status-with-label-selector=",
             "--cidr=10.244.0.0/16", "--node-ip=10.224.0.4",
             "--server-address", f"127.0.0.1:{PORTS['kwok']}",
         ], ready=lambda: _http_get(f"http://127.0.0.1:{PORTS['kwok']}/healthz")[0] == 200, port=PORTS["kwok"])

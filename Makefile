@@ -1,0 +1,64 @@
+# The two commands a newcomer needs are `make demo` and `make test`; see README.md.
+SHELL := /bin/bash
+ifdef ODOO_SAAS_CACHE_DIR
+CACHE_DIR := $(ODOO_SAAS_CACHE_DIR)
+else
+CACHE_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/odoo-saas-platform
+endif
+VENV ?= $(or $(ODOO_SAAS_VENV),$(CACHE_DIR)/venv)
+PY := $(VENV)/bin/python
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CACHE_DIR)/collections
+PYTEST_ARGS ?=
+
+.PHONY: help deps collection-link lab-up lab-down lab-status demo test unit sanity lint integration molecule build
+
+help:
+	@echo "make demo   - install what is missing, start the lab, show what runs where"
+	@echo "make test   - unit tests, ansible-test sanity, ansible-lint, integration tests on the lab, molecule"
+	@echo "make lab-up | lab-down | lab-status"
+
+deps:
+	@bash scripts/bootstrap.sh
+
+# Playbooks and tests find this checkout as the collection odoo_saas.platform through this link.
+collection-link:
+	@mkdir -p $(ANSIBLE_COLLECTIONS_PATH)/ansible_collections/odoo_saas
+	@ln -sfn $(CURDIR) $(ANSIBLE_COLLECTIONS_PATH)/ansible_collections/odoo_saas/platform
+
+lab-up: deps
+	@$(PY) lab/labctl.py up
+
+lab-down:
+	@if [ -x $(PY) ]; then $(PY) lab/labctl.py down; else python3 lab/labctl.py down; fi
+
+lab-status:
+	@$(PY) lab/labctl.py status
+
+demo: lab-up
+	@$(PY) lab/labctl.py status
+
+unit: deps
+	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+
+sanity: deps
+	bash scripts/sanity.sh
+
+lint: deps collection-link
+	ansible-lint --profile production
+
+integration: lab-up collection-link
+	$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+molecule: lab-up collection-link
+	@scenarios=$$(ls molecule/*/molecule.yml 2>/dev/null | cut -d/ -f2); \
+	if [ -z "$$scenarios" ]; then echo "molecule: no scenario yet"; exit 0; fi; \
+	for s in $$scenarios; do molecule test -s $$s || exit 1; done
+
+build: deps
+	@mkdir -p $(CACHE_DIR)/build
+	ansible-galaxy collection build --force --output-path $(CACHE_DIR)/build .
+	ansible-galaxy collection install --force -p $(CACHE_DIR)/build/installed $(CACHE_DIR)/build/odoo_saas-platform-*.tar.gz
+
+test: deps unit sanity lint build integration molecule
+	@echo "make test: all stages passed"
