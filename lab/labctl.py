@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start, stop and inspect the offline lab: `labctl.py up|down|status`.
 
 `up` is idempotent: run again while the lab is up, it starts nothing and changes nothing.
@@ -15,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from lablib import versions  # noqa: E402  pylint: disable=wrong-import-position
 from lablib.procs import LabError  # noqa: E402  pylint: disable=wrong-import-position
-from lablib.services import PORTS, Lab  # noqa: E402  pylint: disable=wrong-import-position
+from lablib.services import Lab  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _summary(state):
@@ -72,7 +71,6 @@ def main():
         print(f"  {name:<24} {'up' if healthy else 'DOWN':<5} pid {pid or '-':<8} port {port or '-'}")
     print("versions: " + json.dumps(versions.as_table()))
     print("lab is " + ("up" if all_up else "NOT fully up"))
-    _ = PORTS
     return 0 if all_up else 3
 
 

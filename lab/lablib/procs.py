@@ -79,7 +79,7 @@ class ProcessTable:
         finally:
             log.close()
         record = {"pid": proc.pid, "start": None, "argv": argv}
-        for _ in range(50):
+        for _attempt in range(50):
             record["start"] = _start_time(proc.pid)
             if record["start"]:
                 break

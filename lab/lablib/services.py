@@ -223,11 +223,11 @@ class Lab:
             "--token-auth-file", os.path.join(self.kube_dir, "tokens.csv"),
             "--authorization-mode", "Node,RBAC",
             "--enable-admission-plugins", admission,
-            "--allow-privileged", "true",
+            "--allow-privileged=true",
             "--service-cluster-ip-range", "10.0.0.0/16",
             "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
             "--service-account-key-file", sa_pub, "--service-account-signing-key-file", sa_key,
-            "--anonymous-auth", "true", "--profiling", "false", "--event-ttl", "1h",
+            "--anonymous-auth=true", "--profiling=false", "--event-ttl=1h",
             "--endpoint-reconciler-type", "none",
         ], ready=self._apiserver_ready, port=PORTS["kube-apiserver"])
         kcm_cfg = os.path.join(self.kube_dir, "controller-manager.kubeconfig")

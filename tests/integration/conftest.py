@@ -64,4 +64,3 @@ def namespace(kube):
     except client.ApiException as exc:
         if exc.status != 404:
             raise
-

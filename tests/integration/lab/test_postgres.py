@@ -19,20 +19,20 @@ def two_tenants(lab):
     tenants = [(f"it_a_{suffix}", uuid.uuid4().hex), (f"it_b_{suffix}", uuid.uuid4().hex)]
     with _admin(server) as conn:
         for role, password in tenants:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role),
-                                                                           sql.Literal(password)))
+            create = sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}")
+            conn.execute(create.format(sql.Identifier(role), sql.Literal(password)))
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0 ENCODING 'UTF8'").format(
                 sql.Identifier(role), sql.Identifier(role)))
             conn.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(role)))
     yield server, tenants
     with _admin(server) as conn:
-        for role, _ in tenants:
+        for role, _password in tenants:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(role)))
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 def test_role_cannot_connect_to_another_roles_database(two_tenants):
-    server, [(role_a, password_a), (role_b, _)] = two_tenants
+    server, [(role_a, password_a), (role_b, _password_b)] = two_tenants
     with psycopg.connect(host=server["host"], port=server["port"], user=role_a, password=password_a,
                          dbname=role_a) as own:
         assert own.execute("SELECT current_user").fetchone()[0] == role_a
@@ -44,7 +44,7 @@ def test_role_cannot_connect_to_another_roles_database(two_tenants):
 def test_passwords_are_stored_with_scram(two_tenants):
     server, tenants = two_tenants
     with _admin(server) as conn:
-        for role, _ in tenants:
+        for role, _password in tenants:
             stored = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (role,)).fetchone()[0]
             assert stored.startswith("SCRAM-SHA-256$")
 

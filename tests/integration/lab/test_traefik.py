@@ -68,6 +68,13 @@ def test_valid_ingressroute_becomes_an_enabled_router_in_traefik(kube, namespace
     assert found["status"] == "enabled", found
     assert found["provider"] == "kubernetescrd"
     assert "error" not in found
-    service = _traefik(lab, f"/api/http/services/{found['service']}@kubernetescrd")
-    assert service["status"] == "enabled"
-    assert any(server["url"].endswith(":8069") for server in service["loadBalancer"]["servers"]), service
+    # Once the pod is Ready, the EndpointSlice controller publishes it and Traefik balances onto it.
+    pod_ip = wait_for(lambda: [p.status.pod_ip for p in core.list_namespaced_pod(namespace).items
+                               if p.status.pod_ip], timeout=60, what="the pod to get an IP")[0]
+
+    def servers():
+        service = _traefik(lab, f"/api/http/services/{found['service']}@kubernetescrd")
+        return service["status"] == "enabled" and [s["url"] for s in service["loadBalancer"].get("servers", [])]
+
+    urls = wait_for(servers, timeout=60, what="Traefik to list the pod as a server")
+    assert urls == [f"http://{pod_ip}:8069"]
