@@ -44,8 +44,8 @@ unit: deps
 sanity: deps
 	bash scripts/sanity.sh
 
-lint: deps collection-link
-	ansible-lint --profile production
+lint: deps
+	ansible-lint --nocolor --profile production
 
 integration: lab-up collection-link
 	$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
@@ -58,7 +58,11 @@ molecule: lab-up collection-link
 build: deps
 	@mkdir -p $(CACHE_DIR)/build
 	ansible-galaxy collection build --force --output-path $(CACHE_DIR)/build .
-	ansible-galaxy collection install --force -p $(CACHE_DIR)/build/installed $(CACHE_DIR)/build/odoo_saas-platform-*.tar.gz
+	rm -rf $(CACHE_DIR)/build/installed
+	ANSIBLE_COLLECTIONS_PATH=$(CACHE_DIR)/build/installed ansible-galaxy collection install \
+	  -p $(CACHE_DIR)/build/installed $(CACHE_DIR)/build/odoo_saas-platform-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(CACHE_DIR)/build/installed ansible-galaxy collection verify --offline \
+	  -p $(CACHE_DIR)/build/installed odoo_saas.platform
 
 test: deps unit sanity lint build integration molecule
 	@echo "make test: all stages passed"

@@ -41,6 +41,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("up", "down", "status", "env"))
     parser.add_argument("--purge", action="store_true", help="with down: also delete the lab's state folder")
+    parser.add_argument("--verify", action="store_true",
+                        help="with down: fail when a lab port still listens or a lab process still runs")
     args = parser.parse_args()
     lab = Lab()
     if args.command == "up":
@@ -58,6 +60,13 @@ def main():
     if args.command == "down":
         stopped = lab.down(purge=args.purge)
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        if args.verify:
+            ports, procs = lab.leftovers()
+            if ports or procs:
+                print("lab-down left things behind: ports " + ", ".join(ports) + "; processes " + "; ".join(procs),
+                      file=sys.stderr)
+                return 1
+            print("verified: no lab port listens and no lab process runs")
         if args.purge:
             print(f"deleted {lab.state}")
         return 0
@@ -67,8 +76,11 @@ def main():
     rows = lab.status()
     all_up = all(row[3] for row in rows)
     print(f"lab state: {lab.state}")
-    for name, pid, port, healthy in rows:
-        print(f"  {name:<24} {'up' if healthy else 'DOWN':<5} pid {pid or '-':<8} port {port or '-'}")
+    for name, pid, port, healthy, rss, peak in rows:
+        print(f"  {name:<24} {'up' if healthy else 'DOWN':<5} pid {pid or '-':<8} port {port or '-':<6} "
+              f"rss {rss // 1024:>5} MiB  peak {peak // 1024:>5} MiB")
+    print(f"memory: {sum(r[4] for r in rows) // 1024} MiB now; at most {sum(r[5] for r in rows) // 1024} MiB at peak "
+          "(sum of each process's peak)")
     print("versions: " + json.dumps(versions.as_table()))
     print("lab is " + ("up" if all_up else "NOT fully up"))
     return 0 if all_up else 3

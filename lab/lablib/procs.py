@@ -129,6 +129,26 @@ class ProcessTable:
                 raise
 
 
+def group_memory(pgid):
+    """(current RSS, sum of peak RSS) in KiB of the processes in process group `pgid`."""
+    rss = peak = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry)) != pgid:
+                continue
+            with open(f"/proc/{entry}/status", encoding="utf-8") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("VmHWM:"):
+                        peak += int(line.split()[1])
+        except OSError:
+            continue
+    return rss, peak
+
+
 def port_open(port, host="127.0.0.1"):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)

@@ -17,7 +17,7 @@ import urllib.request
 
 from . import kube, versions
 from .build import Builder
-from .procs import LabError, ProcessTable, ensure_port_free, port_open, wait_until
+from .procs import LabError, ProcessTable, ensure_port_free, group_memory, port_open, wait_until
 
 PORTS = {
     "etcd": 23790,
@@ -487,10 +487,28 @@ class Lab:
         return stopped
 
     def status(self):
+        """One row per service: (name, pid, port, healthy, rss KiB, peak rss KiB)."""
         rows = []
         for name in ORDER:
             record = self.procs.recorded(name)
             port = PORTS.get(name) or PORTS.get(name + "-api")
+            rss, peak = group_memory(record["pid"]) if record else (0, 0)
             rows.append((name, record["pid"] if record else None, port,
-                         bool(record) and (port is None or port_open(port))))
+                         bool(record) and (port is None or port_open(port)), rss, peak))
         return rows
+
+    def leftovers(self):
+        """Lab ports still listening and processes still running from the lab's state or cache folders."""
+        ports = [f"{name}:{port}" for name, port in PORTS.items() if port_open(port)]
+        procs = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if (self.state in cmdline or self.cache + "/bin" in cmdline) and "labctl.py" not in cmdline:
+                procs.append(f"{entry}: {cmdline.strip()[:120]}")
+        return ports, procs
