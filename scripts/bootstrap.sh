@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE_DIR="${ODOO_SAAS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/odoo-saas-platform}"
 VENV="${ODOO_SAAS_VENV:-$CACHE_DIR/venv}"
-APT_PACKAGES=(postgresql postgresql-client redis-server redis-tools openssh-server rsync)
+APT_PACKAGES=(postgresql postgresql-client redis-server redis-tools openssh-server rsync shellcheck)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -32,8 +32,13 @@ subprocess.check_call([sys.executable, "-m", "pip", "install"] + args, env=env)
 PY
 fi
 
+# The tree is laid anew each run, but ansible-test's virtual environments under tests/output are kept.
+KEEP="$CACHE_DIR/sanity/output"
+rm -rf "$KEEP"
+if [ -d "$TREE/tests/output" ]; then mv "$TREE/tests/output" "$KEEP"; fi
 rm -rf "$TREE"
-mkdir -p "$TREE"
+mkdir -p "$TREE/tests"
+if [ -d "$KEEP" ]; then mv "$KEEP" "$TREE/tests/output"; fi
 git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ "$TREE/"
 cd "$TREE"
 PATH="$VENV/bin:$PATH" ansible-test sanity --venv --python 3.11 --requirements --color no "$@"
