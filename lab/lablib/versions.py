@@ -11,8 +11,6 @@ AZURITE = "3.35.0"  # npm package; 3.36 and later need Node 21+, the machine has
 POSTGRESQL = "15"  # Debian bookworm's postgresql package
 REDIS = "7"  # Debian bookworm's redis-server package
 
-APT_PACKAGES = ("postgresql", "postgresql-client", "redis-server", "redis-tools", "openssh-server", "rsync",
-                "shellcheck")
 
 
 def as_table():
