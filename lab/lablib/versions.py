@@ -12,7 +12,6 @@ POSTGRESQL = "15"  # Debian bookworm's postgresql package
 REDIS = "7"  # Debian bookworm's redis-server package
 
 
-
 def as_table():
     return {
         "kubernetes": KUBERNETES,
