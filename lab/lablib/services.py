@@ -350,8 +350,26 @@ class Lab:
         self._launch(name, argv, user=user.pw_name if user else None, port=port,
                      ready=lambda: subprocess.run([os.path.join(PG_BIN, "pg_isready"), "-q", "-h", "127.0.0.1",
                                                    "-p", str(port)], check=False).returncode == 0)
-        return {"host": "127.0.0.1", "port": port, "user": "postgres", "password": password,
+        info = {"host": "127.0.0.1", "port": port, "user": "postgres", "password": password,
                 "version": versions.POSTGRESQL, "bin_dir": PG_BIN}
+        if role == "platform":
+            info["managed_admin"] = self._managed_admin(port, password)
+        return info
+
+    def _managed_admin(self, port, superuser_password):
+        """A non-superuser admin, as Azure Flexible Server gives: CREATEROLE, CREATEDB, pg_signal_backend."""
+        import psycopg  # pylint: disable=import-outside-toplevel
+
+        name = "odoo_lab_admin"
+        password = self.secrets.get("pg-platform-managed-admin")
+        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", password=superuser_password,
+                             dbname="postgres", autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(f"CREATE ROLE {name} LOGIN CREATEROLE CREATEDB NOSUPERUSER "
+                             f"PASSWORD '{password}'")
+                conn.execute(f"GRANT pg_signal_backend, pg_read_all_settings, pg_read_all_stats TO {name}")
+        return {"user": name, "password": password}
 
     # -------------------------------------------------------------------- redis
     def start_redis(self):
