@@ -64,7 +64,7 @@ def check_dns_label(option, value):
 
 def generate_password(length=32):
     alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    return "".join(secrets.choice(alphabet) for _index in range(length))
 
 
 def run_module(module, work):

@@ -197,7 +197,7 @@ class TenantUser:
                               "password": "(set)" if hashes == (current or {}).get("passwords") else "(changed)"}
         if same:
             return False
-        shown = ["ACL", "SETUSER", self.user, "reset", "on"] + ["#********" for _ in hashes] + keys \
+        shown = ["ACL", "SETUSER", self.user, "reset", "on"] + ["#********"] * len(hashes) + keys \
             + ["resetchannels"] + channels + rules
         command = ["ACL", "SETUSER", self.user, "reset", "on"] + [f"#{h}" for h in hashes] + keys \
             + ["resetchannels"] + channels + rules
@@ -325,8 +325,8 @@ def render_dedicated(name, namespace, memory_limit="1Gi", persistence="rdb", sto
             "template": {"metadata": {"labels": labels}, "spec": {
                 "containers": [{
                     "name": "redis", "image": image, "args": args, "ports": [{"name": "redis", "containerPort": 6379}],
-                    "env": [{"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": secret_name,
-                                                                                     "key": "password"}}}],
+                    "env": [{"name": "REDIS_PASSWORD",
+                             "valueFrom": {"secretKeyRef": {"name": secret_name, "key": "password"}}}],
                     "resources": {"requests": {"cpu": "100m", "memory": memory_limit},
                                   "limits": {"memory": memory_limit}},
                     "securityContext": security,

@@ -19,7 +19,7 @@ description:
     granted membership in the tenant role only where it needs it to create a database owned by it.
   - Can make a staging copy of another database with O(clone_from), neutralised when the source is an Odoo database.
   - Returns the SQL it ran as RV(queries), with secrets redacted. Passwords reach the server as SCRAM verifiers.
-author: odoo_saas.platform contributors
+author: odoo_saas.platform maintainers (@odoo-saas)
 extends_documentation_fragment:
   - odoo_saas.platform.postgres
 options:

@@ -19,7 +19,7 @@ description:
   - For dedicated tenants it renders the Kubernetes objects of an in-cluster Redis (StatefulSet, Service, Secret and
     PodDisruptionBudget) in RV(kubernetes_objects). Applying them is the odoo_tenant module's job.
   - Returns the connection settings that Odoo's Redis session store needs, in RV(redis).
-author: odoo_saas.platform contributors
+author: odoo_saas.platform maintainers (@odoo-saas)
 extends_documentation_fragment:
   - odoo_saas.platform.redis
 options:

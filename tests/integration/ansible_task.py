@@ -39,8 +39,9 @@ def run_tasks(module, arg_list, check=False, diff=False, no_log=False, verbosity
                           "register": f"result{index}", "check_mode": check, "diff": diff, "no_log": no_log,
                           "ignore_errors": True})
         collected = "[" + ", ".join(f"result{i}" for i in range(len(arg_list))) + "]"
-        record = {"name": "record the results", "ansible.builtin.copy": {"content": "{{ " + collected + " | to_json }}",
-                                                                          "dest": out, "mode": "0600"},
+        content = "{{ " + collected + " | to_json }}"
+        record = {"name": "record the results",
+                  "ansible.builtin.copy": {"content": content, "dest": out, "mode": "0600"},
                   "no_log": True, "check_mode": False, "diff": False}
         playbook = [{"hosts": "localhost", "gather_facts": False, "tasks": tasks + [record]}]
         path = os.path.join(tmp, "play.yml")

@@ -133,7 +133,7 @@ def test_lifecycle(admin, tenant, superuser, lab):
 
 
 def test_isolation_between_tenants(admin, superuser, lab):
-    names = [f"iso_{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    names = [f"iso_{uuid.uuid4().hex[:6]}", f"iso_{uuid.uuid4().hex[:6]}"]
     try:
         for name in names:
             assert run_task("pg_database", dict(admin, name=name, password=SECRET))["changed"] is True
@@ -155,7 +155,7 @@ def test_isolation_between_tenants(admin, superuser, lab):
 def test_scram_password_is_not_reported_changed_on_every_run(admin, tenant, superuser):
     args = dict(admin, name=tenant, password=SECRET, extensions=[])
     assert run_task("pg_database", args)["changed"] is True
-    for _ in range(2):
+    for _attempt in range(2):
         result = run_task("pg_database", args)
         assert result["changed"] is False and result["queries"] == [], result
     forced = run_task("pg_database", dict(args, update_password="always"))
@@ -271,7 +271,7 @@ BAD_INPUTS = [
 def test_bad_input_is_refused_before_any_write(admin, superuser):
     roles_before = superuser.execute("SELECT count(*), max(xmin::text::bigint) FROM pg_authid").fetchone()
     dbs_before = superuser.execute("SELECT count(*), max(xmin::text::bigint) FROM pg_database").fetchone()
-    results = run_tasks("pg_database", [dict(admin, password=SECRET, **bad) for bad, _ in BAD_INPUTS])
+    results = run_tasks("pg_database", [dict(admin, password=SECRET, **bad) for bad, _message in BAD_INPUTS])
     for (bad, message), result in zip(BAD_INPUTS, results):
         assert result.get("failed") is True, (bad, result)
         assert message in result["msg"], (bad, result["msg"])
@@ -285,4 +285,3 @@ def test_locale_of_an_existing_database_cannot_change(admin, tenant):
     assert run_task("pg_database", dict(admin, name=tenant, password=SECRET, extensions=[]))["changed"]
     refused = run_task("pg_database", dict(admin, name=tenant, password=SECRET, extensions=[], lc_collate="C"))
     assert refused["failed"] and "cannot be changed in place" in refused["msg"]
-

@@ -152,7 +152,7 @@ BAD_INPUTS = [
 def test_bad_input_is_refused_before_any_write(admin, client):
     calls = _setuser_calls(client)
     users = client.acl_users()
-    results = run_tasks("redis_cache", [dict(admin, password=SECRET, **bad) for bad, _ in BAD_INPUTS])
+    results = run_tasks("redis_cache", [dict(admin, password=SECRET, **bad) for bad, _message in BAD_INPUTS])
     for (bad, message), result in zip(BAD_INPUTS, results):
         assert result.get("failed") is True and message in result["msg"], (bad, result)
     assert _setuser_calls(client) == calls and client.acl_users() == users
