@@ -284,22 +284,24 @@ class Lab:
 
     # ------------------------------------------------------------------ traefik
     def start_traefik(self):
-        traefik = os.path.join(self.bin_dir, "traefik")
+        """Traefik's static configuration goes in a 0600 file, so its API token stays out of argv and logs."""
         api = PORTS["traefik-api"]
-        self._launch("traefik", [
-            traefik,
-            f"--entryPoints.web.address=127.0.0.1:{PORTS['traefik-web']}",
-            f"--entryPoints.websecure.address=127.0.0.1:{PORTS['traefik-websecure']}",
-            f"--entryPoints.traefik.address=127.0.0.1:{api}",
-            "--api=true", "--api.insecure=true", "--ping=true", "--log.level=INFO",
-            "--providers.kubernetescrd=true",
-            f"--providers.kubernetescrd.endpoint=https://127.0.0.1:{PORTS['kube-apiserver']}",
-            "--providers.kubernetescrd.token=" + self.secrets.get("token-traefik"),
-            "--providers.kubernetescrd.certAuthFilePath=" + self.pki.ca_cert_path,
-            "--providers.kubernetescrd.allowCrossNamespace=false",
-            "--providers.kubernetescrd.allowEmptyServices=true",
-            "--global.checkNewVersion=false", "--global.sendAnonymousUsage=false",
-        ], ready=lambda: _http_get(f"http://127.0.0.1:{api}/ping")[0] == 200, port=api)
+        config = {
+            "entryPoints": {"web": {"address": f"127.0.0.1:{PORTS['traefik-web']}"},
+                            "websecure": {"address": f"127.0.0.1:{PORTS['traefik-websecure']}"},
+                            "traefik": {"address": f"127.0.0.1:{api}"}},
+            "api": {"insecure": True}, "ping": {}, "log": {"level": "INFO"},
+            "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
+            "providers": {"kubernetesCRD": {
+                "endpoint": f"https://127.0.0.1:{PORTS['kube-apiserver']}",
+                "token": self.secrets.get("token-traefik"),
+                "certAuthFilePath": self.pki.ca_cert_path,
+                "allowCrossNamespace": False, "allowEmptyServices": True}},
+        }
+        path = os.path.join(self.kube_dir, "traefik.yml")
+        _write(path, json.dumps(config, indent=2))  # JSON is YAML
+        self._launch("traefik", [os.path.join(self.bin_dir, "traefik"), f"--configFile={path}"],
+                     ready=lambda: _http_get(f"http://127.0.0.1:{api}/ping")[0] == 200, port=api)
 
     # --------------------------------------------------------------- postgresql
     def _pg_user(self):
