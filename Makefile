@@ -48,7 +48,8 @@ lint: deps
 	ansible-lint --nocolor --profile production
 
 integration: lab-up collection-link
-	$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 -m "not serial" tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m serial tests/integration $(PYTEST_ARGS)
 
 molecule: lab-up collection-link
 	@scenarios=$$(ls molecule/*/molecule.yml 2>/dev/null | cut -d/ -f2); \
