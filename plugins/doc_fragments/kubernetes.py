@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: odoo_saas.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options of the Kubernetes modules; pairs with _kube.kube_argument_spec()."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:  # pylint: disable=too-few-public-methods
+    DOCUMENTATION = r"""
+options:
+  kubeconfig:
+    description:
+      - Path to a kubeconfig, such as the one aks_cluster writes. Falls back to E(K8S_AUTH_KUBECONFIG), then
+        E(KUBECONFIG), then C(~/.kube/config), then in-cluster credentials.
+    type: path
+  context:
+    description: The kubeconfig context to use. Falls back to E(K8S_AUTH_CONTEXT); defaults to the current one.
+    type: str
+  host:
+    description: The API server's URL, used with O(api_key) instead of a kubeconfig. Falls back to E(K8S_AUTH_HOST).
+    type: str
+  api_key:
+    description: A bearer token for O(host). Falls back to E(K8S_AUTH_API_KEY). Never logged.
+    type: str
+  ca_cert:
+    description: CA bundle of the API server. Falls back to E(K8S_AUTH_SSL_CA_CERT).
+    type: path
+  validate_certs:
+    description: Verify the API server's certificate.
+    type: bool
+    default: true
+  entra_token:
+    description:
+      - For an AKS cluster with Entra ID and local accounts disabled, fetch the user token with azure-identity's
+        default credential chain, so that no kubelogin binary is needed.
+    type: bool
+    default: false
+  request_timeout:
+    description: Seconds to wait for one API request.
+    type: int
+    default: 30
+"""

@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright: odoo_saas.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The runner of odoo_tenant: the order in which a tenant's objects and Jobs are converged.
+
+Rendering is _odoo's job and talking to the API server is _kube's; this file decides what happens
+when: initialise a new database before serving, upgrade with cron stopped and the old version still
+serving, suspend, remove.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from . import _kube, _odoo
+from ._common import InputError, ServiceError, generate_password
+
+VERSION_ANNOTATION = f"{_odoo.LABEL}/odoo-version"
+INITIALISED_ANNOTATION = f"{_odoo.LABEL}/initialised-version"
+
+
+class TenantRunner:
+    def __init__(self, client, spec, check_mode):
+        self.client = client
+        self.spec = spec
+        self.check_mode = check_mode
+        self.conv = _kube.Converger(client, check_mode)
+        self.ns = _odoo.namespace_name(spec)
+        self.version = None
+        self.jobs = []
+
+    # ------------------------------------------------------------- preflight
+    def preflight(self):
+        self.version = _odoo.validate(self.spec)
+        if self.spec["tier"] == "dedicated" and self.spec["state"] != "absent":
+            nodes = self.client.list("Node", label_selector=f"kubernetes.azure.com/agentpool={self.spec['node_pool']}")
+            if not nodes:
+                raise InputError(f"node_pool={self.spec['node_pool']!r} has no nodes in this cluster, so the dedicated "
+                                 f"tenant {self.spec['name']!r} could never be scheduled. Create the pool first "
+                                 "(aks_cluster), then run again.")
+        namespace = self.client.get("Namespace", self.ns)
+        if namespace is not None:
+            owner = namespace["metadata"].get("labels", {}).get(f"{_odoo.LABEL}/tenant")
+            if owner not in (None, self.spec["name"]):
+                raise InputError(f"namespace {self.ns!r} belongs to tenant {owner!r}; choose another namespace.")
+        return namespace
+
+    def _secret(self):
+        live = self.client.get("Secret", "odoo-secrets", self.ns)
+        stored = {}
+        if live:
+            stored = {k: base64.b64decode(v).decode() for k, v in (live.get("data") or {}).items()}
+        admin = self.spec["admin_passwd"] or stored.get("admin_passwd") or generate_password(32)
+        db_password = self.spec["database"].get("password") or stored.get("db_password") or ""
+        redis_password = (self.spec["redis"] or {}).get("password") or stored.get("redis_password") or ""
+        return _odoo.secret(self.spec, self.ns, db_password, admin, redis_password), live
+
+    # -------------------------------------------------------------- present
+    def present(self, namespace):
+        suspended = self.spec["state"] == "suspended"
+        deployed_version = None
+        initialised = None
+        if namespace is not None:
+            initialised = namespace["metadata"].get("annotations", {}).get(INITIALISED_ANNOTATION)
+            web = self.client.get("Deployment", "odoo-web", self.ns)
+            if web is not None:
+                deployed_version = web["metadata"].get("annotations", {}).get(VERSION_ANNOTATION)
+        upgrade = deployed_version is not None and deployed_version != self.version
+        replicas = {"web": 0, "cron": 0} if suspended else None
+        objects = _odoo.render(self.spec, self.version, replicas_override=replicas,
+                               image_version=deployed_version if upgrade else None)
+        base = [o for o in objects if o["kind"] not in ("Deployment", "HorizontalPodAutoscaler")]
+        deployments = [o for o in objects if o["kind"] == "Deployment"]
+        hpas = [o for o in objects if o["kind"] == "HorizontalPodAutoscaler"]
+        secret, live_secret = self._secret()
+        creating_namespace = namespace is None
+        for obj in base[:1]:
+            self.conv.converge(obj, live=namespace, fetch=False)
+        if creating_namespace and self.check_mode:
+            # Nothing exists yet to dry-run against: report what would be created.
+            for obj in base[1:] + [secret] + deployments + hpas:
+                key = f"{obj['kind']}/{self.ns}/{obj['metadata']['name']}"
+                self.conv.changed.append(key)
+                self.conv.before[key] = None
+                self.conv.after[key] = _kube._redact(obj)  # pylint: disable=protected-access
+            if not suspended:
+                self.jobs.append({"name": _odoo.job(self.spec, self.version, "init")["metadata"]["name"],
+                                  "state": "would run"})
+            return
+        for obj in base[1:]:
+            self.conv.converge(obj)
+        self.conv.converge(secret, live=live_secret, fetch=False)
+        if not suspended and initialised is None:
+            self._run_job(_odoo.job(self.spec, self.version, "init"))
+            self._annotate_namespace(INITIALISED_ANNOTATION, self.version)
+        if upgrade and not suspended:
+            self._upgrade(deployed_version, deployments)
+        else:
+            for obj in deployments:
+                self.conv.converge(obj)
+        if suspended:
+            for hpa in hpas:
+                self.conv.delete("HorizontalPodAutoscaler", hpa["metadata"]["name"], self.ns)
+        else:
+            for obj in hpas:
+                self.conv.converge(obj)
+
+    def _annotate_namespace(self, key, value):
+        body = {"metadata": {"annotations": {key: value}}}
+        self.client.patch_merge("Namespace", self.ns, None, body, dry_run=self.check_mode)
+        self.conv.changed.append(f"Namespace/{self.ns}:{key}")
+
+    def _run_job(self, job):
+        name = job["metadata"]["name"]
+        existing = self.client.get("Job", name, self.ns)
+        if existing is None:
+            self.conv.converge(job, fetch=False)
+        if self.check_mode:
+            self.jobs.append({"name": name, "state": "would run"})
+            return
+        state = _kube.wait_for(_kube.job_finished(self.client, name, self.ns), self.spec["wait_timeout"],
+                               f"Job {self.ns}/{name}")
+        self.jobs.append(dict(state, name=name))
+        if not state["complete"]:
+            raise ServiceError(f"Job {self.ns}/{name} failed ({state}); the tenant keeps its previous state. Read the "
+                               f"Job's logs: kubectl -n {self.ns} logs job/{name}", jobs=self.jobs)
+
+    def _upgrade(self, old_version, deployments):
+        """Cron stops, the upgrade Job runs on the new image, then web rolls and cron comes back."""
+        cron = next(o for o in deployments if o["metadata"]["name"] == "odoo-cron")
+        web = next(o for o in deployments if o["metadata"]["name"] == "odoo-web")
+        old = {o["metadata"]["name"]: o for o in _odoo.render(self.spec, old_version, image_version=old_version)
+               if o["kind"] == "Deployment"}
+        stopped = dict(old["odoo-cron"])
+        stopped["spec"] = dict(stopped["spec"], replicas=0)
+        self.conv.converge(stopped)
+        try:
+            self._run_job(_odoo.job(self.spec, self.version, "upgrade", self.spec["upgrade_modules"]))
+        except ServiceError:
+            self.conv.converge(old["odoo-cron"])  # the old version keeps serving, with its cron
+            raise
+        self.conv.converge(web)
+        if self.spec["wait"] and not self.check_mode:
+            _kube.wait_for(_kube.deployment_available(self.client, "odoo-web", self.ns), self.spec["wait_timeout"],
+                           f"Deployment {self.ns}/odoo-web to roll to {self.version}")
+        self.conv.converge(cron)
+        self._annotate_namespace(INITIALISED_ANNOTATION, self.version)
+
+    # --------------------------------------------------------------- absent
+    def absent(self, namespace):
+        if namespace is None:
+            return
+        self.conv.delete("Namespace", self.ns)
+        if self.spec["wait"] and not self.check_mode:
+            _kube.wait_for(_kube.namespace_gone(self.client, self.ns), self.spec["wait_timeout"],
+                           f"namespace {self.ns} to be deleted")
+
+    # --------------------------------------------------------------- status
+    def status(self):
+        if self.spec["state"] == "absent" or (self.check_mode and self.client.get("Namespace", self.ns) is None):
+            return {"namespace": self.ns, "exists": self.spec["state"] != "absent" and False, "objects": [],
+                    "odoo_version": self.version, "jobs": self.jobs}
+        if self.spec["wait"] and not self.check_mode and self.spec["state"] == "present":
+            _kube.wait_for(_kube.deployment_available(self.client, "odoo-web", self.ns), self.spec["wait_timeout"],
+                           f"Deployment {self.ns}/odoo-web to be Available")
+        result = {"namespace": self.ns, "exists": True, "odoo_version": self.version, "jobs": self.jobs,
+                  "objects": sorted(self.conv.live)}
+        for name in ("odoo-web", "odoo-cron"):
+            dep = self.client.get("Deployment", name, self.ns)
+            status = (dep or {}).get("status", {})
+            result[name.replace("odoo-", "") + "_replicas"] = {
+                "desired": (dep or {}).get("spec", {}).get("replicas"), "ready": status.get("readyReplicas", 0)}
+            if dep and name == "odoo-web":
+                result["image"] = dep["spec"]["template"]["spec"]["containers"][0]["image"]
+        return result
