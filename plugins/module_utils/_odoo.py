@@ -354,36 +354,34 @@ def routes(spec, version):
     rule_hosts = " || ".join(f"Host(`{h}`)" if not h.startswith("*.") else
                              f"HostRegexp(`^[a-z0-9-]+{re.escape(h[1:])}$`)" for h in spec["hosts"])
     lab = labels(spec, "route")
-    mw = f"{ns}"
     middlewares = [
         {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware",
-         "metadata": {"name": "secure-headers", "namespace": ns, "labels": lab},
+         "metadata": {"name": "secure-headers", "namespace": ns, "labels": dict(lab)},
          "spec": {"headers": {"stsSeconds": 31536000, "stsIncludeSubdomains": True, "stsPreload": True,
                               "forceSTSHeader": True, "contentTypeNosniff": True, "browserXssFilter": True,
                               "frameDeny": False, "customFrameOptionsValue": "SAMEORIGIN",
                               "referrerPolicy": "strict-origin-when-cross-origin"}}},
         {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware",
-         "metadata": {"name": "compress", "namespace": ns, "labels": lab}, "spec": {"compress": {}}},
+         "metadata": {"name": "compress", "namespace": ns, "labels": dict(lab)}, "spec": {"compress": {}}},
         {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware",
-         "metadata": {"name": "rate-limit", "namespace": ns, "labels": lab},
+         "metadata": {"name": "rate-limit", "namespace": ns, "labels": dict(lab)},
          "spec": {"rateLimit": {"average": spec["rate_limit"]["average"], "burst": spec["rate_limit"]["burst"]}}},
         {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware",
-         "metadata": {"name": "buffering", "namespace": ns, "labels": lab},
+         "metadata": {"name": "buffering", "namespace": ns, "labels": dict(lab)},
          "spec": {"buffering": {"maxRequestBodyBytes": spec["max_body_bytes"], "memRequestBodyBytes": 2097152}}},
         {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware",
-         "metadata": {"name": "redirect-https", "namespace": ns, "labels": lab},
+         "metadata": {"name": "redirect-https", "namespace": ns, "labels": dict(lab)},
          "spec": {"redirectScheme": {"scheme": "https", "permanent": True}}},
         {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware",
-         "metadata": {"name": "block-database-manager", "namespace": ns, "labels": lab},
+         "metadata": {"name": "block-database-manager", "namespace": ns, "labels": dict(lab)},
          "spec": {"ipAllowList": {"sourceRange": ["127.0.0.1/32"], "rejectStatusCode": 403}}},
     ]
-    _ = mw
     tls = {"certResolver": spec["tls"]["cert_resolver"]} if spec["tls"].get("cert_resolver") else \
         {"secretName": spec["tls"]["secret_name"]}
     svc = [{"name": "odoo", "port": 8069}]
     ws = [{"name": "odoo", "port": 8072}]
     secure = {"apiVersion": "traefik.io/v1alpha1", "kind": "IngressRoute",
-              "metadata": {"name": "odoo", "namespace": ns, "labels": lab,
+              "metadata": {"name": "odoo", "namespace": ns, "labels": dict(lab),
                            "annotations": {f"{LABEL}/hosts": ",".join(sorted(spec["hosts"]))}},
               "spec": {"entryPoints": [spec["entry_point"]], "tls": tls, "routes": [
                   {"match": f"({rule_hosts}) && PathPrefix(`/web/database`)", "kind": "Rule", "priority": 300,
@@ -396,7 +394,7 @@ def routes(spec, version):
                                    {"name": "buffering"}]},
               ]}}
     redirect = {"apiVersion": "traefik.io/v1alpha1", "kind": "IngressRoute",
-                "metadata": {"name": "odoo-http", "namespace": ns, "labels": lab},
+                "metadata": {"name": "odoo-http", "namespace": ns, "labels": dict(lab)},
                 "spec": {"entryPoints": [spec["http_entry_point"]], "routes": [
                     {"match": rule_hosts, "kind": "Rule", "priority": 100, "services": svc,
                      "middlewares": [{"name": "redirect-https"}]}]}}
