@@ -251,7 +251,7 @@ class Client:
             raise OdooSaasError(f"kind {kind!r} is not known to the Kubernetes helper")
         prefix, plural, namespaced = KINDS[kind]
         path = prefix
-        if namespaced:
+        if namespaced and namespace:  # without a namespace: across all namespaces
             path += f"/namespaces/{namespace}"
         path += f"/{plural}"
         if name:

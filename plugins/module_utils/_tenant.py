@@ -67,8 +67,7 @@ class TenantRunner:
                 deployed_version = web["metadata"].get("annotations", {}).get(VERSION_ANNOTATION)
         upgrade = deployed_version is not None and deployed_version != self.version
         replicas = {"web": 0, "cron": 0} if suspended else None
-        objects = _odoo.render(self.spec, self.version, replicas_override=replicas,
-                               image_version=deployed_version if upgrade else None)
+        objects = _odoo.render(self.spec, self.version, replicas_override=replicas)
         base = [o for o in objects if o["kind"] not in ("Deployment", "HorizontalPodAutoscaler")]
         deployments = [o for o in objects if o["kind"] == "Deployment"]
         hpas = [o for o in objects if o["kind"] == "HorizontalPodAutoscaler"]

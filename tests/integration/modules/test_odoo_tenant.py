@@ -1,0 +1,243 @@
+"""odoo_tenant and traefik_route against the lab's real control plane and Traefik.
+
+Every check reads back from the API server or from Traefik's API.
+"""
+
+import base64
+import json
+import urllib.request
+import uuid
+
+import pytest
+from kubernetes import client
+
+from integration.ansible_task import run_task, run_tasks
+
+DB_PASSWORD = "Db-" + uuid.uuid4().hex
+
+
+def _tenant_args(lab, name, version="17.0", **extra):
+    args = {"kubeconfig": lab["kubernetes"]["kubeconfig"], "name": name, "odoo_version": version,
+            "database": {"host": "10.1.0.4", "port": 5432, "name": name, "user": name, "password": DB_PASSWORD},
+            "redis": {"host": "10.1.0.5", "port": 6379, "user": name, "prefix": f"{name}:", "password": "redis-pw"},
+            "filestore": {"storage_class": ""}, "wait_timeout": 180}
+    args.update(extra)
+    return args
+
+
+@pytest.fixture
+def tenant(kube, lab):
+    name = f"t{uuid.uuid4().hex[:8]}"
+    yield name
+    run_task("odoo_tenant", dict(_tenant_args(lab, name), state="absent"))
+
+
+def _ns(kube, name):
+    try:
+        return client.CoreV1Api(kube).read_namespace(f"odoo-{name}")
+    except client.ApiException as exc:
+        assert exc.status == 404
+        return None
+
+
+def test_tenant_lifecycle(kube, lab, tenant):
+    args = _tenant_args(lab, tenant)
+    planned = run_task("odoo_tenant", args, check=True, diff=True)
+    assert planned["changed"] is True and f"Namespace/odoo-{tenant}" in planned["changed_objects"]
+    assert planned["api_writes"] == 0 and _ns(kube, tenant) is None
+    assert DB_PASSWORD not in json.dumps(planned["diff"])
+
+    created = run_task("odoo_tenant", args, diff=True, verbosity=3)
+    assert created["changed"] is True, created.get("msg")
+    assert DB_PASSWORD not in created.output and "redis-pw" not in created.output
+    status = created["tenant"]
+    assert status["web_replicas"] == {"desired": 1, "ready": 1} and status["cron_replicas"]["ready"] == 1
+    assert status["jobs"][0]["name"] == "odoo-init-17-0" and status["jobs"][0]["complete"] is True
+
+    # read back from the API server
+    core, apps, batch = client.CoreV1Api(kube), client.AppsV1Api(kube), client.BatchV1Api(kube)
+    ns = f"odoo-{tenant}"
+    labels = _ns(kube, tenant).metadata.labels
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["odoo-saas.platform/tenant"] == tenant and labels["odoo-saas.platform/tier"] == "shared"
+    assert labels["odoo-saas.platform/cost-centre"] == tenant
+    conf = core.read_namespaced_config_map("odoo-conf", ns).data["odoo.conf"]
+    for line in ("proxy_mode = True", "list_db = False", f"dbfilter = ^{tenant}$", "gevent_port = 8072",
+                 "workers = 2"):
+        assert line in conf, line
+    assert DB_PASSWORD not in conf and "admin_passwd" not in conf
+    secret = core.read_namespaced_secret("odoo-secrets", ns).data
+    assert base64.b64decode(secret["db_password"]).decode() == DB_PASSWORD
+    admin_passwd = secret["admin_passwd"]
+    assert core.read_namespaced_resource_quota("tenant", ns).spec.hard["requests.cpu"] == "4"
+    policies = {p.metadata.name for p in client.NetworkingV1Api(kube).list_namespaced_network_policy(ns).items}
+    assert policies == {"default-deny", "allow-traefik", "allow-egress"}
+    assert batch.read_namespaced_job("odoo-init-17-0", ns).status.succeeded == 1
+    web = apps.read_namespaced_deployment("odoo-web", ns)
+    assert web.spec.template.spec.containers[0].args == ["-c", "/etc/odoo/odoo.conf", "--max-cron-threads=0"]
+    assert web.spec.template.spec.containers[0].readiness_probe.http_get.path == "/web/health"
+    cron = apps.read_namespaced_deployment("odoo-cron", ns)
+    assert "--no-http" in cron.spec.template.spec.containers[0].args
+    for pod in core.list_namespaced_pod(ns, label_selector="app.kubernetes.io/component=web").items:
+        assert pod.spec.node_name.startswith("aks-web-")
+    for pod in core.list_namespaced_pod(ns, label_selector="app.kubernetes.io/component=cron").items:
+        assert pod.spec.node_name.startswith("aks-worker-")
+
+    # a second run: nothing to do, and not one write reaches the API server
+    again = run_task("odoo_tenant", args, diff=True)
+    assert again["changed"] is False and again["api_writes"] == 0 and again["changed_objects"] == []
+    assert core.read_namespaced_secret("odoo-secrets", ns).data["admin_passwd"] == admin_passwd
+
+    # suspended: scaled to 0, everything else kept; present again brings it back
+    suspended = run_task("odoo_tenant", dict(args, state="suspended"))
+    assert suspended["changed"] and suspended["tenant"]["web_replicas"]["desired"] == 0
+    assert apps.read_namespaced_deployment("odoo-cron", ns).spec.replicas == 0
+    assert core.read_namespaced_config_map("odoo-conf", ns)
+    resumed = run_task("odoo_tenant", args)
+    assert resumed["changed"] and resumed["tenant"]["web_replicas"] == {"desired": 1, "ready": 1}
+
+    # absent: the namespace is deleted and the task waits until it is gone
+    planned_removal = run_task("odoo_tenant", dict(args, state="absent"), check=True)
+    assert planned_removal["changed"] and _ns(kube, tenant) is not None
+    removed = run_task("odoo_tenant", dict(args, state="absent"))
+    assert removed["changed"] is True and _ns(kube, tenant) is None
+    assert run_task("odoo_tenant", dict(args, state="absent"))["changed"] is False
+
+
+def test_version_upgrade_runs_the_upgrade_job_in_order(kube, lab, tenant):
+    args = _tenant_args(lab, tenant, version="16.0")
+    assert run_task("odoo_tenant", args)["changed"]
+    conf = client.CoreV1Api(kube).read_namespaced_config_map("odoo-conf", f"odoo-{tenant}").data["odoo.conf"]
+    assert "gevent_port = 8072" in conf
+    upgraded = run_task("odoo_tenant", dict(args, odoo_version="17.0"))
+    assert upgraded["changed"] is True, upgraded.get("msg")
+    order = upgraded["changed_objects"]
+    cron_stop = order.index(f"Deployment/odoo-{tenant}/odoo-cron")
+    job = order.index(f"Job/odoo-{tenant}/odoo-upgrade-17-0")
+    web = order.index(f"Deployment/odoo-{tenant}/odoo-web")
+    assert cron_stop < job < web < len(order) - 1 - order[::-1].index(f"Deployment/odoo-{tenant}/odoo-cron")
+    apps = client.AppsV1Api(kube)
+    assert apps.read_namespaced_deployment("odoo-web", f"odoo-{tenant}").spec.template.spec.containers[0].image \
+        == "odoo:17.0"
+    assert apps.read_namespaced_deployment("odoo-cron", f"odoo-{tenant}").spec.replicas == 1
+    job = client.BatchV1Api(kube).read_namespaced_job("odoo-upgrade-17-0", f"odoo-{tenant}")
+    assert job.status.succeeded == 1 and "-u" in job.spec.template.spec.containers[0].args
+    assert run_task("odoo_tenant", dict(args, odoo_version="17.0"))["api_writes"] == 0
+
+
+def test_dedicated_tenant_lands_on_its_pool(kube, lab, tenant):
+    core = client.CoreV1Api(kube)
+    pool = "d" + tenant[1:9]
+    node = {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": f"aks-{pool}-31415926-vmss000000", "annotations": {"kwok.x-k8s.io/node": "fake"},
+                         "labels": {"kubernetes.azure.com/agentpool": pool, "kubernetes.azure.com/mode": "user",
+                                    "kubernetes.io/os": "linux", "type": "kwok"}},
+            "spec": {"taints": [{"key": "odoo-saas.platform/tenant", "value": tenant, "effect": "NoSchedule"}]},
+            "status": {"allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"},
+                       "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"}}}
+    missing = run_task("odoo_tenant", _tenant_args(lab, tenant, tier="dedicated", node_pool=pool))
+    assert missing["failed"] and f"node_pool='{pool}' has no nodes" in missing["msg"] and _ns(kube, tenant) is None
+    core.create_node(node)
+    try:
+        result = run_task("odoo_tenant", _tenant_args(lab, tenant, tier="dedicated", node_pool=pool,
+                                                      autoscale={"min": 1, "max": 3}))
+        assert result["changed"], result.get("msg")
+        pods = core.list_namespaced_pod(f"odoo-{tenant}", label_selector="app.kubernetes.io/instance=" + tenant).items
+        assert pods and all(p.spec.node_name == node["metadata"]["name"] for p in pods)
+        hpa = client.AutoscalingV2Api(kube).read_namespaced_horizontal_pod_autoscaler("odoo-web", f"odoo-{tenant}")
+        assert hpa.spec.max_replicas == 3
+    finally:
+        run_task("odoo_tenant", dict(_tenant_args(lab, tenant), state="absent"))
+        core.delete_node(node["metadata"]["name"])
+
+
+def _routers(lab, namespace):
+    with urllib.request.urlopen(lab["traefik"]["api"] + "/api/http/routers", timeout=5) as response:
+        return [r for r in json.load(response) if r["name"].startswith(namespace + "-")]
+
+
+def test_routes_lifecycle_and_host_claims(kube, lab, tenant):
+    from integration.helpers import wait_for
+
+    assert run_task("odoo_tenant", _tenant_args(lab, tenant))["changed"]
+    host = f"{tenant}.example.com"
+    args = {"kubeconfig": lab["kubernetes"]["kubeconfig"], "name": tenant, "odoo_version": "17.0",
+            "hosts": [host], "tls": {"secret_name": f"{tenant}-tls"}}
+    planned = run_task("traefik_route", args, check=True, diff=True)
+    assert planned["changed"] and planned["api_writes"] == 0
+    custom = client.CustomObjectsApi(kube)
+    assert custom.list_namespaced_custom_object("traefik.io", "v1alpha1", f"odoo-{tenant}", "ingressroutes")[
+        "items"] == []
+    created = run_task("traefik_route", args)
+    assert created["changed"] is True and created["api_writes"] == 8
+    routes = custom.list_namespaced_custom_object("traefik.io", "v1alpha1", f"odoo-{tenant}", "ingressroutes")["items"]
+    main = next(r for r in routes if r["metadata"]["name"] == "odoo")
+    rules = {r["priority"]: r for r in main["spec"]["routes"]}
+    assert rules[200]["match"].endswith("PathPrefix(`/websocket`)") and rules[200]["services"][0]["port"] == 8072
+    assert rules[100]["services"][0]["port"] == 8069
+    assert {"name": "buffering"} in rules[100]["middlewares"] and {"name": "buffering"} not in rules[200]["middlewares"]
+    assert "/web/database" in rules[300]["match"]
+
+    def enabled():
+        routers = _routers(lab, f"odoo-{tenant}")
+        return len(routers) == 4 and all(r["status"] == "enabled" and "error" not in r for r in routers) and routers
+
+    wait_for(enabled, timeout=60, what="Traefik to enable the tenant's four routers")
+    again = run_task("traefik_route", args)
+    assert again["changed"] is False and again["api_writes"] == 0
+
+    # another tenant may not claim the same host; nothing of it is written
+    other = dict(args, name=tenant + "x", hosts=[host])
+    refused = run_task("traefik_route", other)
+    assert refused["failed"] and f"already claimed by tenant '{tenant}'" in refused["msg"]
+
+    removed = run_task("traefik_route", dict(args, state="absent"))
+    assert removed["changed"] is True
+    assert custom.list_namespaced_custom_object("traefik.io", "v1alpha1", f"odoo-{tenant}", "ingressroutes")[
+        "items"] == []
+    wait_for(lambda: _routers(lab, f"odoo-{tenant}") == [], timeout=60, what="Traefik to drop the routers")
+
+
+TENANT_BAD = [
+    ({"name": "Bad_Name"}, "is not a DNS label"),
+    ({"name": "a" * 41}, "longer than 40 characters"),
+    ({"odoo_version": "14.0"}, "value of odoo_version must be one of"),
+    ({"workers": 0}, "workers=0 is invalid"),
+    ({"web_replicas": 0}, "web_replicas=0 is invalid"),
+    ({"cron_replicas": -1}, "cron_replicas=-1 is negative"),
+    ({"web_resources": {"requests": {"cpu": "2", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}},
+     "the cpu request 2 is above its limit 1"),
+    ({"cron_resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}},
+     "the memory request 2Gi is above its limit 1Gi"),
+    ({"tier": "dedicated"}, "tier=dedicated needs node_pool"),
+    ({"tier": "dedicated", "node_pool": "Bad-Pool"}, "is not an AKS pool name"),
+    ({"quota": {"cpu": "lots"}}, "is not a Kubernetes quantity"),
+    ({"web_resources": {"requests": {"cpu": "1x"}, "limits": {"cpu": "2"}}}, "is not a Kubernetes quantity"),
+]
+
+ROUTE_BAD = [
+    ({"hosts": ["not a host"]}, "is not a DNS name"),
+    ({"hosts": ["*.example.com"]}, "is a wildcard"),
+    ({"hosts": ["a.example.com", "a.example.com"]}, "lists a host twice"),
+    ({"hosts": []}, "hosts is empty"),
+    ({"tls": {"cert_resolver": "le", "secret_name": "x"}}, "mutually exclusive"),
+    ({"rate_limit": {"average": 0, "burst": 1}}, "rate_limit.average=0 must be at least 1"),
+    ({"name": "nosuchtenant"}, "does not exist: converge the tenant with odoo_tenant first"),
+]
+
+
+def test_bad_input_is_refused_before_any_write(kube, lab):
+    name = f"bad{uuid.uuid4().hex[:6]}"
+    results = run_tasks("odoo_tenant", [dict(_tenant_args(lab, name), **bad) for bad, _m in TENANT_BAD])
+    for (bad, message), result in zip(TENANT_BAD, results):
+        assert result.get("failed") is True and message in result["msg"], (bad, result.get("msg"))
+        assert not result.get("api_writes")
+    namespaces = [n.metadata.name for n in client.CoreV1Api(kube).list_namespace().items]
+    assert not [n for n in namespaces if name in n or "a" * 41 in n]
+    base = {"kubeconfig": lab["kubernetes"]["kubeconfig"], "name": name, "odoo_version": "17.0",
+            "hosts": [f"{name}.example.com"], "tls": {"cert_resolver": "le"}}
+    results = run_tasks("traefik_route", [dict(base, **bad) for bad, _m in ROUTE_BAD])
+    for (bad, message), result in zip(ROUTE_BAD, results):
+        assert result.get("failed") is True and message in result["msg"], (bad, result.get("msg"))
+    routes = client.CustomObjectsApi(kube).list_cluster_custom_object("traefik.io", "v1alpha1", "ingressroutes")
+    assert not [r for r in routes["items"] if name in r["metadata"]["namespace"]]
