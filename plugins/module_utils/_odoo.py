@@ -149,10 +149,10 @@ def _placement(spec, component):
 
 
 def _pod(spec, version, component, args, resources):
-    db = spec["database"]
-    env = [{"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": {"name": "odoo-secrets", "key": "db_password"}}},
-           {"name": "ODOO_ADMIN_PASSWD", "valueFrom": {"secretKeyRef": {"name": "odoo-secrets",
-                                                                         "key": "admin_passwd"}}}]
+    def from_secret(name, key):
+        return {"name": name, "valueFrom": {"secretKeyRef": {"name": "odoo-secrets", "key": key}}}
+
+    env = [from_secret("PGPASSWORD", "db_password"), from_secret("ODOO_ADMIN_PASSWD", "admin_passwd")]
     if spec["redis"]:
         env.append({"name": "ODOO_SESSION_REDIS_PASSWORD",
                     "valueFrom": {"secretKeyRef": {"name": "odoo-secrets", "key": "redis_password"}}})
@@ -184,14 +184,12 @@ def _pod(spec, version, component, args, resources):
         "containers": [container], "volumes": volumes, "terminationGracePeriodSeconds": 60,
     }
     pod.update(_placement(spec, component))
-    _ = db
     return pod, container
 
 
 def render(spec, version, replicas_override=None, image_version=None):
     """All of a tenant's objects but its Jobs, in the order they are applied."""
     ns = namespace_name(spec)
-    facts = VERSIONS[version]
     objects = []
     ns_labels = {"pod-security.kubernetes.io/enforce": "restricted",
                  "pod-security.kubernetes.io/enforce-version": "latest",
@@ -273,7 +271,6 @@ def render(spec, version, replicas_override=None, image_version=None):
                                  "minReplicas": spec["autoscale"]["min"], "maxReplicas": spec["autoscale"]["max"],
                                  "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
                                      "type": "Utilization", "averageUtilization": spec["autoscale"]["cpu"]}}}]}})
-    _ = facts
     return objects
 
 
