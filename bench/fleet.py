@@ -1,0 +1,211 @@
+"""Fleet benchmark: converge N tenants with odoo_tenant + traefik_route, and the same objects the common way
+(kubernetes.core.k8s, one task per object), side by side on the same lab, in the same run.
+
+    python bench/fleet.py --tenants 50 [--tenants 200] [--forks 10]
+
+For each way it measures three scenarios: from nothing, a no-op re-run, and a change that touches every
+tenant (Odoo's workers 2 -> 3, which changes odoo.conf and rolls the Deployments). It reports wall time and
+the number of writes the API server received for the tenants' objects, read from the API server's own
+metrics (`apiserver_request_total`, main resources only: controllers' status updates are not counted).
+Results go to bench/results/fleet-<N>.json and the table in bench/README.md. Ratios are computed within
+one run, because these machines are shared and their absolute speed varies.
+"""
+
+import argparse
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_TREE = os.path.join(REPO, "tests", "output", "unit-collections")
+if not os.path.islink(os.path.join(_TREE, "ansible_collections", "odoo_saas", "platform")):
+    os.makedirs(os.path.join(_TREE, "ansible_collections", "odoo_saas"), exist_ok=True)
+    os.symlink(REPO, os.path.join(_TREE, "ansible_collections", "odoo_saas", "platform"))
+sys.path.insert(0, _TREE)
+MANAGED = {"namespaces", "configmaps", "secrets", "services", "deployments", "jobs", "networkpolicies",
+           "resourcequotas", "limitranges", "poddisruptionbudgets", "ingressroutes", "middlewares",
+           "persistentvolumeclaims", "horizontalpodautoscalers"}
+WRITE_VERBS = {"POST", "PUT", "PATCH", "APPLY", "DELETE"}
+
+
+def lab_state():
+    path = os.path.join(os.environ.get("ODOO_SAAS_LAB_DIR", "/var/lib/odoo-saas-lab"), "lab.json")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def api_writes(lab):
+    """Writes to the tenants' kinds of objects so far, from the API server's metrics."""
+    with open(lab["kubernetes"]["kubeconfig"], encoding="utf-8") as handle:
+        token = json.load(handle)["users"][0]["user"]["token"]
+    request = urllib.request.Request(lab["kubernetes"]["server"] + "/metrics",
+                                     headers={"Authorization": "Bearer " + token})
+    context = ssl.create_default_context(cafile=lab["ca_bundle"])
+    with urllib.request.urlopen(request, context=context, timeout=30) as response:
+        text = response.read().decode()
+    total = 0
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+        if labels.get("verb") in WRITE_VERBS and labels.get("resource") in MANAGED and \
+                not labels.get("subresource") and not labels.get("dry_run"):
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+def tenant_spec(name, workers):
+    return {"name": name, "namespace": None, "tier": "shared", "node_pool": None, "cost_centre": "bench",
+            "odoo_version": "17.0", "image": "odoo", "image_tag": None, "workers": workers, "max_cron_threads": 1,
+            "db_maxconn": 8, "web_replicas": 1, "cron_replicas": 1,
+            "web_resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
+                              "limits": {"cpu": "1", "memory": "1536Mi"}},
+            "cron_resources": {"requests": {"cpu": "100m", "memory": "384Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+            "quota": {"cpu": "4", "memory": "8Gi", "limits.cpu": "8", "limits.memory": "16Gi", "pods": "20"},
+            "limit_memory_soft": 671088640, "limit_memory_hard": 1073741824, "limit_time_cpu": 60,
+            "limit_time_real": 120,
+            "database": {"host": "10.1.0.4", "port": 5432, "name": name, "user": name, "password": "bench-db",
+                         "sslmode": "prefer"},
+            "redis": None, "admin_passwd": "bench-admin", "filestore": {"storage_class": "", "size": "10Gi"},
+            "autoscale": None, "upgrade_modules": "all", "ingress_namespace": "traefik",
+            "hosts": [f"{name}.bench.example.com"], "tls": {"cert_resolver": None, "secret_name": f"{name}-tls"},
+            "entry_point": "websecure", "http_entry_point": "web", "rate_limit": {"average": 50, "burst": 100},
+            "max_body_bytes": 134217728, "allow_wildcard": False}
+
+
+def render_objects(name, workers):
+    """The very objects odoo_tenant and traefik_route write, for the common way to apply one by one."""
+    from ansible_collections.odoo_saas.platform.plugins.module_utils import _odoo  # pylint: disable=import-error
+
+    spec = tenant_spec(name, workers)
+    ns = _odoo.namespace_name(spec)
+    objects = _odoo.render(spec, "17.0")
+    objects.insert(8, _odoo.secret(spec, ns, "bench-db", "bench-admin", ""))
+    objects.insert(9, _odoo.job(spec, "17.0", "init"))
+    return objects + _odoo.routes(spec, "17.0")
+
+
+def run_playbook(playbook, inventory, forks, extra_vars):
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_LOCALHOST_WARNING="0",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "tests", "output", "unit-collections") + ":" +
+               os.environ.get("ANSIBLE_COLLECTIONS_PATH", ""))
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, "-f", str(forks),
+            "-e", json.dumps(extra_vars), playbook]
+    started = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    elapsed = time.monotonic() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{playbook} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+    recap = re.search(r"changed=(\d+)", proc.stdout.split("PLAY RECAP")[-1])
+    changed = sum(int(c) for c in re.findall(r"changed=(\d+)", proc.stdout.split("PLAY RECAP")[-1]))
+    return elapsed, changed if recap else None
+
+
+OURS = """
+- hosts: tenants
+  gather_facts: false
+  tasks:
+    - name: Converge the tenant
+      odoo_saas.platform.odoo_tenant:
+        kubeconfig: "{{ kubeconfig }}"
+        name: "{{ inventory_hostname }}"
+        odoo_version: "17.0"
+        workers: "{{ workers | int }}"
+        cost_centre: bench
+        database: {host: 10.1.0.4, port: 5432, name: "{{ inventory_hostname }}", user: "{{ inventory_hostname }}",
+                   password: bench-db}
+        admin_passwd: bench-admin
+        filestore: {storage_class: ""}
+        wait: false
+    - name: Route the tenant
+      odoo_saas.platform.traefik_route:
+        kubeconfig: "{{ kubeconfig }}"
+        name: "{{ inventory_hostname }}"
+        odoo_version: "17.0"
+        hosts: ["{{ inventory_hostname }}.bench.example.com"]
+        tls: {secret_name: "{{ inventory_hostname }}-tls"}
+"""
+
+COMMON = """
+- hosts: tenants
+  gather_facts: false
+  tasks:
+    - name: Apply each object, one task per object
+      kubernetes.core.k8s:
+        kubeconfig: "{{ kubeconfig }}"
+        state: present
+        apply: true
+        definition: "{{ item }}"
+      loop: "{{ lookup('ansible.builtin.file', objects_dir ~ '/' ~ inventory_hostname ~ '-' ~ workers ~ '.json')
+                | from_json }}"
+      loop_control:
+        label: "{{ item.kind }}/{{ item.metadata.name }}"
+"""
+
+
+def measure(way, names, forks, lab, tmp):
+    inventory = os.path.join(tmp, f"{way}.ini")
+    with open(inventory, "w", encoding="utf-8") as handle:
+        handle.write("[tenants]\n" + "\n".join(f"{n} ansible_connection=local ansible_python_interpreter="
+                                               f"{sys.executable}" for n in names) + "\n")
+    playbook = os.path.join(tmp, f"{way}.yml")
+    with open(playbook, "w", encoding="utf-8") as handle:
+        handle.write(OURS if way == "ours" else COMMON)
+    objects_dir = os.path.join(tmp, "objects")
+    os.makedirs(objects_dir, exist_ok=True)
+    for name in names:
+        for workers in (2, 3):
+            with open(os.path.join(objects_dir, f"{name}-{workers}.json"), "w", encoding="utf-8") as handle:
+                json.dump(render_objects(name, workers), handle)
+    results = {}
+    for scenario, workers in (("create", 2), ("noop", 2), ("change", 3)):
+        before = api_writes(lab)
+        elapsed, changed = run_playbook(playbook, inventory, forks, {"kubeconfig": lab["kubernetes"]["kubeconfig"],
+                                                                      "workers": workers, "objects_dir": objects_dir})
+        results[scenario] = {"seconds": round(elapsed, 1), "api_writes": api_writes(lab) - before,
+                             "changed_tasks": changed}
+        print(f"  {way:<6} {scenario:<7} {elapsed:7.1f}s  writes {results[scenario]['api_writes']:>6}", flush=True)
+    return results
+
+
+def cleanup(lab, prefix):
+    kubectl = [lab["kubernetes"]["kubectl"], "--kubeconfig", lab["kubernetes"]["kubeconfig"]]
+    names = subprocess.run(kubectl + ["get", "ns", "-o", "name"], capture_output=True, text=True, check=True).stdout
+    doomed = [n for n in names.split() if n.startswith(f"namespace/odoo-{prefix}")]
+    if doomed:
+        subprocess.run(kubectl + ["delete", "--wait=true", "--timeout=600s"] + doomed, capture_output=True,
+                       check=False)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, action="append", help="fleet sizes (default 50)")
+    parser.add_argument("--forks", type=int, default=10)
+    args = parser.parse_args()
+    lab = lab_state()
+    os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)
+    for count in args.tenants or [50]:
+        run_id = time.strftime("%H%M%S")
+        print(f"fleet of {count} tenants, {args.forks} forks", flush=True)
+        with tempfile.TemporaryDirectory(prefix="odoo-saas-bench-") as tmp:
+            ours = measure("ours", [f"bo{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp)
+            common = measure("common", [f"bk{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp)
+        cleanup(lab, f"bo{run_id}")
+        cleanup(lab, f"bk{run_id}")
+        report = {"tenants": count, "forks": args.forks, "ours": ours, "common": common,
+                  "speedup": {s: round(common[s]["seconds"] / ours[s]["seconds"], 2) for s in ours},
+                  "command": f"python bench/fleet.py --tenants {count} --forks {args.forks}",
+                  "date": time.strftime("%Y-%m-%d")}
+        with open(os.path.join(REPO, "bench", "results", f"fleet-{count}.json"), "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2)
+        print(json.dumps(report["speedup"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
