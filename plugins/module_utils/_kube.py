@@ -332,7 +332,9 @@ def subset(desired, live):
     if isinstance(desired, dict):
         if not isinstance(live, dict):
             return False
-        return all(key in live and subset(value, live[key]) for key, value in desired.items())
+        # The API server drops empty lists and maps, so an empty desired value matches a missing one.
+        return all(subset(value, live[key]) if key in live else value in ({}, [], None)
+                   for key, value in desired.items())
     if isinstance(desired, list):
         if not isinstance(live, list) or len(desired) != len(live):
             return False

@@ -294,6 +294,41 @@ def _bytes(value):
     return number * factor
 
 
+def converge_dedicated(client, objects, password, check_mode, allow_generate=False):
+    """Apply a dedicated Redis's objects with _kube; the Secret gets the real password only here.
+
+    Returns (changed objects, password, whether it was generated). An existing Secret's password is
+    read back and kept, so a generated password is made once.
+    """
+    from . import _kube  # pylint: disable=import-outside-toplevel
+    import base64  # pylint: disable=import-outside-toplevel
+
+    secret = objects[0]
+    meta = secret["metadata"]
+    live = client.get("Secret", meta["name"], meta["namespace"])
+    generated = False
+    if password is None and live and (live.get("data") or {}).get("password"):
+        password = base64.b64decode(live["data"]["password"]).decode()
+    if client.get("Namespace", meta["namespace"]) is None:
+        raise InputError(f"dedicated.namespace={meta['namespace']!r} does not exist; converge the tenant with "
+                         "odoo_tenant first.")
+    if password is None:
+        if not allow_generate:
+            raise InputError(f"the dedicated Redis in {meta['namespace']!r} has no password yet and none was given, "
+                             "so one would be generated and returned. Set `no_log: true` on this task, or pass "
+                             "password.")
+        from ._common import generate_password  # pylint: disable=import-outside-toplevel
+
+        password = generate_password(32)
+        generated = True
+    conv = _kube.Converger(client, check_mode)
+    real_secret = dict(secret, stringData={"password": password})
+    conv.converge(real_secret, live=live, fetch=False)
+    for obj in objects[1:]:
+        conv.converge(obj)
+    return conv, password, generated
+
+
 def render_dedicated(name, namespace, memory_limit="1Gi", persistence="rdb", storage_size="8Gi",
                      image="redis:7.4", maxmemory_policy="allkeys-lru", secret_name=None):
     """The Kubernetes objects of a dedicated tenant's in-cluster Redis: Secret, Service, StatefulSet, PDB.
@@ -331,12 +366,13 @@ def render_dedicated(name, namespace, memory_limit="1Gi", persistence="rdb", sto
                                   "limits": {"memory": memory_limit}},
                     "securityContext": security,
                     "readinessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 5},
-                    "volumeMounts": [{"name": "data", "mountPath": "/data"}] if persistence != "none" else [],
                 }],
             }},
         },
     }
     if persistence != "none":
+        statefulset["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [{"name": "data",
+                                                                                    "mountPath": "/data"}]
         statefulset["spec"]["volumeClaimTemplates"] = [{
             "metadata": {"name": "data"},
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage_size}}}}]

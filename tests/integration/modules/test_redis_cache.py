@@ -1,6 +1,7 @@
 """redis_cache against the lab's real Redis: check mode, the real run, a read-back with redis-cli,
 a second run without ACL writes, isolation between tenants, and state=absent."""
 
+import base64
 import subprocess
 import uuid
 
@@ -158,3 +159,30 @@ def test_bad_input_is_refused_before_any_write(admin, client):
         assert result.get("failed") is True and message in result["msg"], (bad, result)
         assert bad["user"] == "default" or client.acl_getuser(bad["user"]) is None
     assert _setuser_calls(client) == calls
+
+
+def test_dedicated_redis_is_applied_to_the_cluster(admin, lab, kube):
+    from kubernetes import client as k8s
+
+    namespace = f"it-redis-{uuid.uuid4().hex[:6]}"
+    k8s.CoreV1Api(kube).create_namespace({"metadata": {"name": namespace}})
+    try:
+        args = dict(admin, user="acme", dedicated={"namespace": namespace, "kubeconfig": lab["kubernetes"]["kubeconfig"],
+                                                   "persistence": "none", "memory_limit": "512Mi"})
+        refused = run_task("redis_cache", args)
+        assert refused["failed"] and "no_log: true" in refused["msg"]
+        planned = run_task("redis_cache", args, check=True, no_log=True)
+        assert planned["changed"] and k8s.AppsV1Api(kube).list_namespaced_stateful_set(namespace).items == []
+        created = run_task("redis_cache", args, no_log=True)
+        assert created["changed"] and len(created["generated_password"]) == 32
+        assert created["redis"]["host"] == f"acme-redis.{namespace}.svc.cluster.local"
+        sts = k8s.AppsV1Api(kube).read_namespaced_stateful_set("acme-redis", namespace)
+        assert sts.spec.template.spec.containers[0].resources.limits["memory"] == "512Mi"
+        secret = k8s.CoreV1Api(kube).read_namespaced_secret("acme-redis", namespace)
+        assert base64.b64decode(secret.data["password"]).decode() == created["generated_password"]
+        again = run_task("redis_cache", args, no_log=True)
+        assert again["changed"] is False and "generated_password" not in again
+        removed = run_task("redis_cache", dict(args, state="absent"))
+        assert removed["changed"] and k8s.AppsV1Api(kube).list_namespaced_stateful_set(namespace).items == []
+    finally:
+        k8s.CoreV1Api(kube).delete_namespace(namespace)
