@@ -166,8 +166,8 @@ def measure(way, names, forks, lab, tmp):
     results = {}
     for scenario, workers in (("create", 2), ("noop", 2), ("change", 3)):
         before = api_writes(lab)
-        elapsed, changed = run_playbook(playbook, inventory, forks, {"kubeconfig": lab["kubernetes"]["kubeconfig"],
-                                                                      "workers": workers, "objects_dir": objects_dir})
+        extra = {"kubeconfig": lab["kubernetes"]["kubeconfig"], "workers": workers, "objects_dir": objects_dir}
+        elapsed, changed = run_playbook(playbook, inventory, forks, extra)
         results[scenario] = {"seconds": round(elapsed, 1), "api_writes": api_writes(lab) - before,
                              "changed_tasks": changed}
         print(f"  {way:<6} {scenario:<7} {elapsed:7.1f}s  writes {results[scenario]['api_writes']:>6}", flush=True)
