@@ -88,6 +88,19 @@ class Builder:
              self.log_path, cwd=self.cache_dir, env=env)
         return path
 
+    def kwok_pod_stages(self):
+        """kwok's own default pod stages (pod-ready, pod-complete, pod-delete), from its Go module."""
+        out = subprocess.run(["go", "mod", "download", "-json", f"sigs.k8s.io/kwok@{versions.KWOK}"],
+                             cwd=self.cache_dir, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise LabError(f"kwok stages: `go mod download sigs.k8s.io/kwok@{versions.KWOK}` failed: {out.stderr}")
+        folder = os.path.join(json.loads(out.stdout)["Dir"], "kustomize", "stage", "pod", "fast")
+        texts = []
+        for name in ("pod-ready.yaml", "pod-complete.yaml", "pod-delete.yaml"):
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                texts.append(handle.read())
+        return texts
+
     def traefik_crds(self):
         """The Traefik CRD manifest, from the Traefik Go module at the pinned version."""
         path = os.path.join(self.cache_dir, f"traefik-crds-{versions.TRAEFIK}.yml")

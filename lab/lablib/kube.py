@@ -74,6 +74,30 @@ def default_nodes():
     return nodes
 
 
+# Job pods running an image whose tag is one of these fail, so that tests can exercise a failed
+# upgrade (`odoo_tenant` with image_tag "<version>-failing-upgrade").
+FAILING_IMAGES = [f"odoo:{v}-failing-upgrade" for v in ("15.0", "16.0", "17.0", "18.0", "19.0")]
+
+
+def kwok_stages(default_pod_stages):
+    """kwok's pod stages: its defaults, with Job pods of FAILING_IMAGES failing instead of completing."""
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    stages = [yaml.safe_load(text) for text in default_pod_stages]
+    image = {"key": ".spec.containers.[0].image", "operator": "NotIn", "values": FAILING_IMAGES}
+    for stage in stages:
+        if stage["metadata"]["name"] == "pod-complete":
+            stage["spec"]["selector"]["matchExpressions"].append(image)
+            failing = yaml.safe_load(yaml.safe_dump(stage))
+    failing["metadata"]["name"] = "odoo-saas-lab-job-pod-fail"
+    failing["spec"]["selector"]["matchExpressions"][-1] = dict(image, operator="In")
+    template = failing["spec"]["next"]["statusTemplate"]
+    failing["spec"]["next"]["statusTemplate"] = template.replace("exitCode: 0", "exitCode: 1").replace(
+        "reason: Completed", "reason: Error").replace("phase: Succeeded", "phase: Failed")
+    stages.append(failing)
+    return "\n---\n".join(yaml.safe_dump(s) for s in stages)
+
+
 def traefik_rbac():
     """Read access for Traefik's kubernetescrd provider, bound to the lab's `traefik` token user."""
     rules = [

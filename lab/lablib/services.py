@@ -258,8 +258,10 @@ class Lab:
                      "ingressroutes.traefik.io", "middlewares.traefik.io"], what="traefik CRDs established")
         kubectl.apply(kube.default_nodes(), "kwok nodes")
         admin_cfg = os.path.join(self.kube_dir, "admin.kubeconfig")
+        stages = os.path.join(self.kube_dir, "kwok-stages.yaml")
+        _write(stages, kube.kwok_stages(self.builder.kwok_pod_stages()))
         self._launch("kwok", [
-            self.builder.kwok(), "--kubeconfig", admin_cfg,
+            self.builder.kwok(), "--kubeconfig", admin_cfg, "--config", stages,
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
             "--cidr=10.244.0.0/16", "--node-ip=10.224.0.4",

@@ -125,6 +125,20 @@ def test_version_upgrade_runs_the_upgrade_job_in_order(kube, lab, tenant):
     assert run_task("odoo_tenant", dict(args, odoo_version="17.0"))["api_writes"] == 0
 
 
+def test_failed_upgrade_leaves_the_old_version_serving(kube, lab, tenant):
+    # The lab's kwok fails Job pods whose image tag ends in -failing-upgrade (see lab/lablib/kube.py).
+    args = _tenant_args(lab, tenant, version="16.0")
+    assert run_task("odoo_tenant", args)["changed"]
+    failed = run_task("odoo_tenant", dict(args, odoo_version="17.0", image_tag="17.0-failing-upgrade"))
+    assert failed["failed"] is True and "odoo-upgrade-17-0" in failed["msg"] and "failed" in failed["msg"]
+    assert failed["jobs"][-1]["failed"] == 1
+    apps = client.AppsV1Api(kube)
+    web = apps.read_namespaced_deployment("odoo-web", f"odoo-{tenant}")
+    assert web.spec.template.spec.containers[0].image == "odoo:16.0" and web.status.ready_replicas == 1
+    cron = apps.read_namespaced_deployment("odoo-cron", f"odoo-{tenant}")
+    assert cron.spec.replicas == 1 and cron.spec.template.spec.containers[0].image == "odoo:16.0"
+
+
 def test_dedicated_tenant_lands_on_its_pool(kube, lab, tenant):
     core = client.CoreV1Api(kube)
     pool = "d" + tenant[1:9]

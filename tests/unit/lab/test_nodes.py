@@ -28,3 +28,22 @@ def test_extra_labels_and_taints_for_a_dedicated_pool():
     assert node["metadata"]["labels"]["odoo-saas/tenant"] == "acme"
     assert node["spec"]["taints"] == [{"key": "tenant", "value": "acme", "effect": "NoSchedule"}]
     assert node["status"]["allocatable"]["cpu"] == "7820m"
+
+
+def test_kwok_stages_fail_only_the_marked_job_images():
+    import yaml
+
+    complete = yaml.safe_dump({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Stage",
+                               "metadata": {"name": "pod-complete"},
+                               "spec": {"selector": {"matchExpressions": [{"key": ".status.phase", "operator": "In",
+                                                                           "values": ["Running"]}]},
+                                        "next": {"statusTemplate": "exitCode: 0\nreason: Completed\nphase: Succeeded"}}})
+    ready = yaml.safe_dump({"kind": "Stage", "metadata": {"name": "pod-ready"}, "spec": {}})
+    stages = list(yaml.safe_load_all(kube.kwok_stages([ready, complete])))
+    names = [s["metadata"]["name"] for s in stages]
+    assert names == ["pod-ready", "pod-complete", "odoo-saas-lab-job-pod-fail"]
+    assert stages[1]["spec"]["selector"]["matchExpressions"][-1]["operator"] == "NotIn"
+    fail = stages[2]
+    assert fail["spec"]["selector"]["matchExpressions"][-1]["operator"] == "In"
+    assert "phase: Failed" in fail["spec"]["next"]["statusTemplate"]
+    assert "exitCode: 1" in fail["spec"]["next"]["statusTemplate"]
