@@ -399,6 +399,15 @@ class Converger:
         return False
 
 
+def converge_result(conv, client, diff, **extra):
+    """The result of a Kubernetes module: what changed, how many writes it took, and the diff if asked."""
+    result = {"changed": bool(conv.changed), "changed_objects": conv.changed, "api_writes": client.writes}
+    result.update(extra)
+    if diff:
+        result["diff"] = {"before": conv.before, "after": conv.after}
+    return result
+
+
 def _comparable(obj):
     """What can be compared with the live object: Secrets' stringData comes back as base64 data."""
     if obj.get("kind") == "Secret" and "stringData" in obj:

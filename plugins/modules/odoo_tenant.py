@@ -252,7 +252,8 @@ api_writes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.odoo_saas.platform.plugins.module_utils._common import run_module
-from ansible_collections.odoo_saas.platform.plugins.module_utils._kube import Client, kube_argument_spec
+from ansible_collections.odoo_saas.platform.plugins.module_utils._kube import (
+    Client, converge_result, kube_argument_spec)
 from ansible_collections.odoo_saas.platform.plugins.module_utils._tenant import TenantRunner
 
 
@@ -318,11 +319,8 @@ def main():
                 runner.absent(namespace)
             else:
                 runner.present(namespace)
-            result = {"changed": bool(runner.conv.changed), "changed_objects": runner.conv.changed,
-                      "tenant": runner.status(), "api_writes": client.writes}
-            if module._diff:  # pylint: disable=protected-access
-                result["diff"] = {"before": runner.conv.before, "after": runner.conv.after}
-            return result
+            tenant = runner.status()
+            return converge_result(runner.conv, client, module._diff, tenant=tenant)  # pylint: disable=protected-access
         finally:
             client.close()
 

@@ -118,7 +118,8 @@ api_writes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.odoo_saas.platform.plugins.module_utils._common import run_module
-from ansible_collections.odoo_saas.platform.plugins.module_utils._kube import Client, kube_argument_spec
+from ansible_collections.odoo_saas.platform.plugins.module_utils._kube import (
+    Client, converge_result, kube_argument_spec)
 from ansible_collections.odoo_saas.platform.plugins.module_utils._routes import RouteRunner
 
 
@@ -152,11 +153,7 @@ def main():
         try:
             runner = RouteRunner(client, module.params, module.check_mode)
             route = runner.run()
-            result = {"changed": bool(runner.conv.changed), "changed_objects": runner.conv.changed, "route": route,
-                      "api_writes": client.writes}
-            if module._diff:  # pylint: disable=protected-access
-                result["diff"] = {"before": runner.conv.before, "after": runner.conv.after}
-            return result
+            return converge_result(runner.conv, client, module._diff, route=route)  # pylint: disable=protected-access
         finally:
             client.close()
 
