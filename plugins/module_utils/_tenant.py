@@ -93,7 +93,7 @@ class TenantRunner:
             self._run_job(_odoo.job(self.spec, self.version, "init"))
             self._annotate_namespace(INITIALISED_ANNOTATION, self.version)
         if upgrade and not suspended:
-            self._upgrade(deployed_version, deployments)
+            self._upgrade(deployments)
         else:
             for obj in deployments:
                 self.conv.converge(obj)
@@ -103,6 +103,11 @@ class TenantRunner:
         else:
             for obj in hpas:
                 self.conv.converge(obj)
+
+    def _scale(self, name, replicas):
+        self.client.patch_merge("Deployment", name, self.ns, {"spec": {"replicas": replicas}},
+                                dry_run=self.check_mode)
+        self.conv.changed.append(f"Deployment/{self.ns}/{name}")
 
     def _annotate_namespace(self, key, value):
         body = {"metadata": {"annotations": {key: value}}}
@@ -124,19 +129,18 @@ class TenantRunner:
             raise ServiceError(f"Job {self.ns}/{name} failed ({state}); the tenant keeps its previous state. Read the "
                                f"Job's logs: kubectl -n {self.ns} logs job/{name}", jobs=self.jobs)
 
-    def _upgrade(self, old_version, deployments):
+    def _upgrade(self, deployments):
         """Cron stops, the upgrade Job runs on the new image, then web rolls and cron comes back."""
         cron = next(o for o in deployments if o["metadata"]["name"] == "odoo-cron")
         web = next(o for o in deployments if o["metadata"]["name"] == "odoo-web")
-        old = {o["metadata"]["name"]: o for o in _odoo.render(self.spec, old_version, image_version=old_version)
-               if o["kind"] == "Deployment"}
-        stopped = dict(old["odoo-cron"])
-        stopped["spec"] = dict(stopped["spec"], replicas=0)
-        self.conv.converge(stopped)
+        live_cron = self.client.get("Deployment", "odoo-cron", self.ns)
+        old_replicas = (live_cron or {}).get("spec", {}).get("replicas", self.spec["cron_replicas"])
+        # Only the replica count of the running version changes: its image and settings stay as they are.
+        self._scale("odoo-cron", 0)
         try:
             self._run_job(_odoo.job(self.spec, self.version, "upgrade", self.spec["upgrade_modules"]))
         except ServiceError:
-            self.conv.converge(old["odoo-cron"])  # the old version keeps serving, with its cron
+            self._scale("odoo-cron", old_replicas)  # the old version keeps serving, with its cron
             raise
         self.conv.converge(web)
         if self.spec["wait"] and not self.check_mode:
