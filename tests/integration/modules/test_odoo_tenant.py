@@ -122,7 +122,10 @@ def test_version_upgrade_runs_the_upgrade_job_in_order(kube, lab, tenant):
     assert apps.read_namespaced_deployment("odoo-cron", f"odoo-{tenant}").spec.replicas == 1
     job = client.BatchV1Api(kube).read_namespaced_job("odoo-upgrade-17-0", f"odoo-{tenant}")
     assert job.status.succeeded == 1 and "-u" in job.spec.template.spec.containers[0].args
-    assert run_task("odoo_tenant", dict(args, odoo_version="17.0"))["api_writes"] == 0
+    # The re-run checks writes only: the web pod's readiness after the roll was checked above, and in this lab
+    # a rolled kwok pod has at times been reported unready again later (an open question, see the README).
+    again = run_task("odoo_tenant", dict(args, odoo_version="17.0", wait=False))
+    assert again.get("api_writes") == 0 and again["changed"] is False, again.get("msg")
 
 
 def test_failed_upgrade_leaves_the_old_version_serving(kube, lab, tenant):
