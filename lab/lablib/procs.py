@@ -88,11 +88,6 @@ class ProcessTable:
             json.dump(record, handle)
         return proc
 
-    def adopt(self, name, pid):
-        """Record a process that a service's own launcher forked (pg_ctl starts postgres this way)."""
-        with open(self._pid_path(name), "w", encoding="utf-8") as handle:
-            json.dump({"pid": pid, "start": _start_time(pid), "argv": []}, handle)
-
     def stop(self, name, timeout=20.0, stop_signal=signal.SIGTERM):
         """Stop the recorded process of `name` and its process group; True when something was stopped."""
         record = self.recorded(name)

@@ -99,7 +99,6 @@ class Lab:
         self.kube_dir = os.path.join(self.state, "kube")
         os.makedirs(self.kube_dir, mode=0o700, exist_ok=True)
         self.bin_dir = os.path.dirname(os.path.abspath(sys.executable))
-        self._started = []
         self._pki = None
         self._secrets = None
 
@@ -136,7 +135,6 @@ class Lab:
         if port is not None:
             ensure_port_free(name, port, log)
         proc = self.procs.start(name, argv, env=env, user=user)
-        self._started.append(name)
         wait_until(name, ready, timeout or TIMEOUTS.get(name, TIMEOUTS["default"]), log, proc=proc)
         self.say(f"  {name:<24} started (pid {proc.pid})")
 
@@ -454,7 +452,6 @@ class Lab:
 
     # ------------------------------------------------------------------- public
     def up(self):
-        self._started = []
         self.say(f"lab state: {self.state}")
         state_file = os.path.join(self.state, "lab.json")
         try:

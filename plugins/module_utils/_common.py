@@ -32,24 +32,6 @@ class ServiceError(OdooSaasError):
     """A service refused or failed a call."""
 
 
-class Diff:
-    """Collects the `before` and `after` of what a module manages, for diff mode."""
-
-    def __init__(self):
-        self.before = {}
-        self.after = {}
-
-    def add(self, key, before, after):
-        self.before[key] = before
-        self.after[key] = after
-
-    def changed(self):
-        return self.before != self.after
-
-    def as_dict(self):
-        return {"before": self.before, "after": self.after}
-
-
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 

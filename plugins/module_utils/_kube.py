@@ -206,6 +206,12 @@ class Client:
             self._conn.close()
         self.creds.cleanup()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def request(self, method, path, body=None, query=None, content_type="application/json", attempts=6):
         """One API call with retries on 429, 5xx and conflicts; returns (status, decoded body)."""
         url = self.base_path + path + ("?" + urllib.parse.urlencode(query) if query else "")

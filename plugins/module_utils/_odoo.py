@@ -187,7 +187,7 @@ def _pod(spec, version, component, args, resources):
     return pod, container
 
 
-def render(spec, version, replicas_override=None, image_version=None):
+def render(spec, version, replicas_override=None):
     """All of a tenant's objects but its Jobs, in the order they are applied."""
     ns = namespace_name(spec)
     objects = []
@@ -227,13 +227,12 @@ def render(spec, version, replicas_override=None, image_version=None):
                         "spec": {"accessModes": ["ReadWriteMany"], "storageClassName":
                                  spec["filestore"]["storage_class"],
                                  "resources": {"requests": {"storage": spec["filestore"]["size"]}}}})
-    run_version = image_version or version
     conf_hash = hashlib.sha256(odoo_conf(spec, version).encode()).hexdigest()[:12]
     replicas = {"web": spec["web_replicas"], "cron": spec["cron_replicas"]}
     replicas.update(replicas_override or {})
     for component, args in (("web", ["--max-cron-threads=0"]), ("cron", ["--no-http", "--workers=0"])):
         resources = spec["web_resources"] if component == "web" else spec["cron_resources"]
-        pod, _container = _pod(spec, run_version, component, args, resources)
+        pod, _container = _pod(spec, version, component, args, resources)
         if component == "web":
             pod["containers"][0]["ports"] = [{"name": "http", "containerPort": 8069},
                                              {"name": "websocket", "containerPort": 8072}]
@@ -243,7 +242,7 @@ def render(spec, version, replicas_override=None, image_version=None):
         objects.append({
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": f"odoo-{component}", "namespace": ns, "labels": labels(spec, component),
-                         "annotations": {f"{LABEL}/odoo-version": run_version}},
+                         "annotations": {f"{LABEL}/odoo-version": version}},
             "spec": {"replicas": replicas[component],
                      "selector": {"matchLabels": {"app.kubernetes.io/instance": spec["name"],
                                                   "app.kubernetes.io/component": component}},

@@ -21,7 +21,7 @@ import uuid
 
 from ansible.module_utils.basic import env_fallback
 
-from ._common import InputError, OdooSaasError, ServiceError
+from ._common import InputError, OdooSaasError, ServiceError, generate_password
 
 try:
     import psycopg
@@ -350,7 +350,7 @@ class TenantDatabase:
         set_password = False
         if role is None:
             if password is None:
-                password = self.generated_password = _generate()
+                password = self.generated_password = generate_password(32)
             set_password = True
         elif password is not None and p["update_password"] != "on_create":
             set_password = p["update_password"] == "always" or not self.password_matches(password)
@@ -542,12 +542,6 @@ class TenantDatabase:
                 "conn_limit": role["conn_limit"] if role else None}
 
 
-def _generate():
-    from ._common import generate_password  # pylint: disable=import-outside-toplevel
-
-    return generate_password(32)
-
-
 def neutralise(server, dbname, role, base_url):
     """Make a copied Odoo database safe to run beside its source; verify it; return what was done.
 
@@ -558,7 +552,7 @@ def neutralise(server, dbname, role, base_url):
     if not is_odoo:
         return {"odoo": False}
     new_uuid = str(uuid.uuid4())
-    secret = _generate()
+    secret = generate_password(32)
     tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                                          "AND tablename IN ('ir_mail_server', 'fetchmail_server', 'ir_cron')")}
     statements = [

@@ -2,7 +2,7 @@
 # Copyright: odoo_saas.platform contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one place that talks to Redis: a tenant's ACL user and key prefix, server memory settings,
-and the objects of an in-cluster Redis for dedicated tenants (rendered only; applied by _kube).
+and the objects of an in-cluster Redis for dedicated tenants (rendered only; _redis_dedicated applies them).
 
 ACL rules are compared by what they allow, not by their text: Redis rewrites a user's command rules
 into its own minimal form, so both sides are evaluated against the server's own command categories.
@@ -248,11 +248,8 @@ class TenantUser:
         return count
 
     def _unlink(self, keys):
-        if self.check_mode:
-            self.c.writes.append(f"UNLINK <{len(keys)} keys under {self.prefix}>")
-            return len(keys)
         self.c.writes.append(f"UNLINK <{len(keys)} keys under {self.prefix}>")
-        return self.c.client.unlink(*keys)
+        return len(keys) if self.check_mode else self.c.client.unlink(*keys)
 
 
 def _escape_glob(text):
@@ -292,41 +289,6 @@ def _bytes(value):
     if factor is None:
         raise InputError(f"maxmemory={value!r} has an unknown unit {unit!r}; use kb, mb or gb.")
     return number * factor
-
-
-def converge_dedicated(client, objects, password, check_mode, allow_generate=False):
-    """Apply a dedicated Redis's objects with _kube; the Secret gets the real password only here.
-
-    Returns (changed objects, password, whether it was generated). An existing Secret's password is
-    read back and kept, so a generated password is made once.
-    """
-    from . import _kube  # pylint: disable=import-outside-toplevel
-    import base64  # pylint: disable=import-outside-toplevel
-
-    secret = objects[0]
-    meta = secret["metadata"]
-    live = client.get("Secret", meta["name"], meta["namespace"])
-    generated = False
-    if password is None and live and (live.get("data") or {}).get("password"):
-        password = base64.b64decode(live["data"]["password"]).decode()
-    if client.get("Namespace", meta["namespace"]) is None:
-        raise InputError(f"dedicated.namespace={meta['namespace']!r} does not exist; converge the tenant with "
-                         "odoo_tenant first.")
-    if password is None:
-        if not allow_generate:
-            raise InputError(f"the dedicated Redis in {meta['namespace']!r} has no password yet and none was given, "
-                             "so one would be generated and returned. Set `no_log: true` on this task, or pass "
-                             "password.")
-        from ._common import generate_password  # pylint: disable=import-outside-toplevel
-
-        password = generate_password(32)
-        generated = True
-    conv = _kube.Converger(client, check_mode)
-    real_secret = dict(secret, stringData={"password": password})
-    conv.converge(real_secret, live=live, fetch=False)
-    for obj in objects[1:]:
-        conv.converge(obj)
-    return conv, password, generated
 
 
 def render_dedicated(name, namespace, memory_limit="1Gi", persistence="rdb", storage_size="8Gi",

@@ -28,6 +28,7 @@ class TenantRunner:
         self.ns = _odoo.namespace_name(spec)
         self.version = None
         self.jobs = []
+        self.would_create = False  # check mode, and the namespace does not exist yet
 
     # ------------------------------------------------------------- preflight
     def preflight(self):
@@ -60,11 +61,12 @@ class TenantRunner:
         suspended = self.spec["state"] == "suspended"
         deployed_version = None
         initialised = None
+        live_web = None
         if namespace is not None:
             initialised = namespace["metadata"].get("annotations", {}).get(INITIALISED_ANNOTATION)
-            web = self.client.get("Deployment", "odoo-web", self.ns)
-            if web is not None:
-                deployed_version = web["metadata"].get("annotations", {}).get(VERSION_ANNOTATION)
+            live_web = self.client.get("Deployment", "odoo-web", self.ns)
+            if live_web is not None:
+                deployed_version = live_web["metadata"].get("annotations", {}).get(VERSION_ANNOTATION)
         upgrade = deployed_version is not None and deployed_version != self.version
         replicas = {"web": 0, "cron": 0} if suspended else None
         objects = _odoo.render(self.spec, self.version, replicas_override=replicas)
@@ -76,6 +78,7 @@ class TenantRunner:
         for obj in base[:1]:
             self.conv.converge(obj, live=namespace, fetch=False)
         if creating_namespace and self.check_mode:
+            self.would_create = True
             # Nothing exists yet to dry-run against: report what would be created.
             for obj in base[1:] + [secret] + deployments + hpas:
                 key = f"{obj['kind']}/{self.ns}/{obj['metadata']['name']}"
@@ -96,7 +99,10 @@ class TenantRunner:
             self._upgrade(deployments)
         else:
             for obj in deployments:
-                self.conv.converge(obj)
+                if obj["metadata"]["name"] == "odoo-web":
+                    self.conv.converge(obj, live=live_web, fetch=False)  # read above already
+                else:
+                    self.conv.converge(obj)
         if suspended:
             for hpa in hpas:
                 self.conv.delete("HorizontalPodAutoscaler", hpa["metadata"]["name"], self.ns)
@@ -160,9 +166,10 @@ class TenantRunner:
 
     # --------------------------------------------------------------- status
     def status(self):
-        if self.spec["state"] == "absent" or (self.check_mode and self.client.get("Namespace", self.ns) is None):
-            return {"namespace": self.ns, "exists": self.spec["state"] != "absent" and False, "objects": [],
-                    "odoo_version": self.version, "jobs": self.jobs}
+        if self.spec["state"] == "absent" or self.would_create:
+            # Removed, or (in check mode) not created yet.
+            return {"namespace": self.ns, "exists": False, "objects": [], "odoo_version": self.version,
+                    "jobs": self.jobs}
         if self.spec["wait"] and not self.check_mode and self.spec["state"] == "present":
             _kube.wait_for(_kube.deployment_available(self.client, "odoo-web", self.ns), self.spec["wait_timeout"],
                            f"Deployment {self.ns}/odoo-web to be Available")

@@ -311,8 +311,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
 
     def work():
-        client = Client(module.params)
-        try:
+        with Client(module.params) as client:
             runner = TenantRunner(client, module.params, module.check_mode)
             namespace = runner.preflight()
             if module.params["state"] == "absent":
@@ -321,8 +320,6 @@ def main():
                 runner.present(namespace)
             tenant = runner.status()
             return converge_result(runner.conv, client, module._diff, tenant=tenant)  # pylint: disable=protected-access
-        finally:
-            client.close()
 
     run_module(module, work)
 

@@ -153,10 +153,10 @@ kubernetes_objects:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.odoo_saas.platform.plugins.module_utils._common import run_module
-from ansible_collections.odoo_saas.platform.plugins.module_utils._kube import Client, Converger
+from ansible_collections.odoo_saas.platform.plugins.module_utils import _redis_dedicated
 from ansible_collections.odoo_saas.platform.plugins.module_utils._redis import (
-    POLICIES, Connection, TenantUser, check_prefix, check_user, converge_dedicated, converge_memory,
-    redis_argument_spec, render_dedicated)
+    POLICIES, Connection, TenantUser, check_prefix, check_user, converge_memory, redis_argument_spec,
+    render_dedicated)
 
 
 def argument_spec():
@@ -198,7 +198,8 @@ def main():
             objects = render_dedicated(p["user"], d["namespace"], d["memory_limit"], d["persistence"],
                                        d["storage_size"], d["image"], p["maxmemory_policy"] or "allkeys-lru")
             if d["kubeconfig"]:
-                return dedicated(module, p, objects, prefix)
+                return _redis_dedicated.run(p, objects, prefix, module.check_mode, module.no_log,
+                                            module._diff)  # pylint: disable=protected-access
         conn = Connection(p)
         tenant = TenantUser(conn, p, module.check_mode)
         result = {"redis": {"host": p["login_host"], "port": p["login_port"], "tls": p["tls"], "user": p["user"],
@@ -221,33 +222,6 @@ def main():
         return result
 
     run_module(module, work)
-
-
-def dedicated(module, p, objects, prefix):
-    """Apply the in-cluster Redis of a dedicated tenant; no shared Redis is contacted."""
-    if p["state"] == "absent":
-        objects = []
-    client = Client({"kubeconfig": p["dedicated"]["kubeconfig"], "context": p["dedicated"]["context"]})
-    try:
-        if p["state"] == "absent":
-            conv = Converger(client, module.check_mode)
-            name, ns = f"{p['user']}-redis", p["dedicated"]["namespace"]
-            for kind in ("PodDisruptionBudget", "StatefulSet", "Service", "Secret"):
-                conv.delete(kind, name, ns)
-            password, generated = None, False
-        else:
-            conv, password, generated = converge_dedicated(client, objects, p["password"], module.check_mode,
-                                                           allow_generate=module.no_log)
-    finally:
-        client.close()
-    result = {"changed": bool(conv.changed), "commands": conv.changed, "kubernetes_objects": objects,
-              "redis": {"host": f"{p['user']}-redis.{p['dedicated']['namespace']}.svc.cluster.local", "port": 6379,
-                        "tls": False, "user": "default", "prefix": prefix, "db": p["db"]}}
-    if generated:
-        result["generated_password"] = password
-    if module._diff:  # pylint: disable=protected-access
-        result["diff"] = {"before": conv.before, "after": conv.after}
-    return result
 
 
 if __name__ == "__main__":

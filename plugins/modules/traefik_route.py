@@ -149,13 +149,10 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
 
     def work():
-        client = Client(module.params)
-        try:
+        with Client(module.params) as client:
             runner = RouteRunner(client, module.params, module.check_mode)
             route = runner.run()
             return converge_result(runner.conv, client, module._diff, route=route)  # pylint: disable=protected-access
-        finally:
-            client.close()
 
     run_module(module, work)
 
