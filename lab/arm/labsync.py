@@ -227,7 +227,7 @@ def _role_state(conn, login):
 
 
 def ensure_admin_role(pg, login, password=None):
-    """Create or update the admin login role; the password is set when given (create, or a change)."""
+    """Create or update the admin login role; its password is set when one is given (create, or a change)."""
     from psycopg import sql  # pylint: disable=import-outside-toplevel
 
     with _connect(pg) as conn:
@@ -236,9 +236,6 @@ def ensure_admin_role(pg, login, password=None):
             raise ArmError(409, "LabRoleConflict",
                            f"The lab PostgreSQL already has a role '{login}' that the emulator does not manage; "
                            "choose another administratorLogin.")
-        if state == "missing" and password is None:
-            raise ArmError(500, "LabRoleMissing", f"The administrator role '{login}' is missing from the lab "
-                           "PostgreSQL and no password was given to recreate it.")
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'azure_pg_admin'").fetchone() is None:
             conn.execute("CREATE ROLE azure_pg_admin NOLOGIN")
         ident = sql.Identifier(login)
