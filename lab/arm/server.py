@@ -367,6 +367,13 @@ class Handler(BaseHTTPRequestHandler):
         except ArmError as exc:
             self.emu.request_log.append((self.command, path, exc.status))
             return self._send(exc.status, exc.body(default_target=path), exc.headers)
+        except Exception as exc:  # pylint: disable=broad-except  # a bug answers 500 in the ARM shape
+            import traceback  # pylint: disable=import-outside-toplevel
+
+            traceback.print_exc()
+            self.emu.request_log.append((self.command, path, 500))
+            return self._send(500, {"error": {"code": "InternalServerError",
+                                              "message": f"{type(exc).__name__}: {exc}", "target": path}})
 
     def _metadata(self):
         base = self.emu.base_url

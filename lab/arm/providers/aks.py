@@ -108,12 +108,12 @@ def check_pool(name, props, current, cluster_version, where):
             raise invalid(f"{where}.availabilityZones", f"zone '{zone}' is not one of 1, 2, 3.")
     if current is not None:
         for field in IMMUTABLE_POOL:
-            if field in props and props[field] is not None and current.get(field) is not None:
+            if props.get(field) is not None:
                 new, old = props[field], current.get(field)
                 if field == "availabilityZones":
-                    new, old = sorted(new), sorted(old)
+                    new, old = sorted(new), sorted(old or [])
                 elif field == "vmSize":
-                    new, old = new.lower(), old.lower()
+                    new, old = new.lower(), (old or "").lower()
                 if new != old:
                     raise bad_request("PropertyChangeNotAllowed", f"Changing property '{field}' is not allowed: "
                                       f"the pool has {current.get(field)!r}, the request asks for {props[field]!r}.",
