@@ -38,7 +38,7 @@ def _base36(number):
             return text
 
 
-def node_manifest(pool, index, mode, vm_size, zones, cpu, memory, taints, extra_labels=None,  # pylint: disable=too-many-arguments
+def node_manifest(pool, index, mode, vm_size, zones, cpu, memory, taints, extra_labels=None,  # noqa: PLR0913
                   name=None, cluster="odoo-saas-lab", region=REGION, max_pods=110):
     """A kwok Node as AKS would register it for the `index`th instance of a pool's scale set.
 

@@ -33,7 +33,8 @@ CLUSTER_READ_ONLY = ("provisioningState", "powerState", "currentKubernetesVersio
                      "privateFQDN", "maxAgentPools", "resourceUID", "agentPoolProfiles")
 AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 AZURE_CLI_CLIENT_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
-LOCAL_ACCOUNTS_DISABLED = "Getting static credential is not allowed because this cluster is set to disable local accounts."
+LOCAL_ACCOUNTS_DISABLED = ("Getting static credential is not allowed because this cluster is set to disable local "
+                           "accounts.")
 
 
 # ------------------------------------------------------------------------------ shared rules

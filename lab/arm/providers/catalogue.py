@@ -25,10 +25,13 @@ PRELOAD = ["auto_explain", "azure_storage", "pg_cron", "pg_failover_slots", "pg_
            "pg_prewarm", "pg_squeeze", "pg_stat_statements", "pgaudit", "pglogical", "timescaledb", "wal2json"]
 
 
+DOCS = "https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-server-parameters"
+
+
 def _entry(data_type, allowed, default, description, dynamic=True, unit=None):
     entry = {"dataType": data_type, "allowedValues": allowed, "defaultValue": default, "description": description,
              "isDynamicConfig": dynamic, "isReadOnly": False,
-             "documentationLink": "https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-server-parameters"}
+             "documentationLink": DOCS}
     if unit:
         entry["unit"] = unit
     return entry

@@ -134,6 +134,7 @@ def check_server(props, sku, old, old_sku):
 
 def server_defaults(props, emu, name):
     """Fill what Azure fills when a property is left out, and the read-only properties."""
+    suffix = emu.config.get("postgres", {}).get("suffix", "postgres.localhost")
     props.setdefault("version", "17")
     props["minorVersion"] = MINOR.get(props["version"], "0")
     storage = props.setdefault("storage", {})
@@ -157,7 +158,7 @@ def server_defaults(props, emu, name):
                                            "startMinute": 0})
     props.update({"replicationRole": "Primary", "replicaCapacity": 5,
                   "replica": {"role": "Primary", "capacity": 5},
-                  "fullyQualifiedDomainName": f"{name}.{emu.config.get('postgres', {}).get('suffix', 'postgres.localhost')}"})
+                  "fullyQualifiedDomainName": f"{name}.{suffix}"})
     props.pop("administratorLoginPassword", None)
     props.pop("createMode", None)
     return props
@@ -179,7 +180,8 @@ class FlexibleServers(Kind):
         return self.apply(req, ids, current, body, patch=False)
 
     def patch(self, req, ids, current, body):
-        from azure.mgmt.postgresqlflexibleservers.models import ServerForPatch  # pylint: disable=import-outside-toplevel
+        from azure.mgmt.postgresqlflexibleservers.models import (  # pylint: disable=import-outside-toplevel
+            ServerForPatch)
 
         check_body(ServerForPatch, body, require=False)
         return self.apply(req, ids, current, body, patch=True)
@@ -338,7 +340,8 @@ class Configurations(Kind):
         return self.apply(current, body)
 
     def patch(self, req, ids, current, body):
-        from azure.mgmt.postgresqlflexibleservers.models import ConfigurationForUpdate  # pylint: disable=import-outside-toplevel
+        from azure.mgmt.postgresqlflexibleservers.models import (  # pylint: disable=import-outside-toplevel
+            ConfigurationForUpdate)
 
         check_body(ConfigurationForUpdate, body, require=False)
         return self.apply(current, body)
