@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE_DIR="${ODOO_SAAS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/odoo-saas-platform}"
 VENV="${ODOO_SAAS_VENV:-$CACHE_DIR/venv}"
-APT_PACKAGES=(postgresql postgresql-client redis-server redis-tools openssh-server rsync shellcheck)
+# libnss-myhostname resolves *.localhost to 127.0.0.1: the ARM emulator's PostgreSQL FQDNs are <server>.postgres.localhost.
+APT_PACKAGES=(postgresql postgresql-client redis-server redis-tools openssh-server rsync shellcheck libnss-myhostname)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -23,6 +24,19 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts the packaged services where systemd runs; the lab runs its own instances.
+fi
+
+# Debian's postinst adds `myhostname` to the hosts line of nsswitch.conf; make sure it is there.
+if ! grep -Eq '^hosts:.*\bmyhostname\b' /etc/nsswitch.conf; then
+  echo "bootstrap: adding myhostname to the hosts line of /etc/nsswitch.conf"
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  # before dns, so that an offline resolver is never waited for
+  "${sudo_cmd[@]}" sed -i -E '/^hosts:/ { /[[:space:]]dns/ { s/[[:space:]]dns/ myhostname dns/; b }; s/$/ myhostname/ }' /etc/nsswitch.conf
+fi
+if ! getent hosts probe.postgres.localhost >/dev/null; then
+  echo "bootstrap: probe.postgres.localhost does not resolve; check libnss-myhostname and /etc/nsswitch.conf" >&2
+  exit 1
 fi
 
 for tool in go npm python3; do

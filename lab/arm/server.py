@@ -6,10 +6,14 @@ It speaks the protocol the Azure SDKs speak, over HTTPS with the lab CA:
   endpoint `/<tenant>/oauth2/v2.0/token`, which is what azure-identity uses with a custom authority;
 - cloud metadata: `/metadata/endpoints`;
 - ARM: subscriptions and resource groups, with the ARM error shape, `api-version` checks,
-  bearer-token checks, and asynchronous deletes polled through a `Location` header.
+  bearer-token checks, and asynchronous deletes polled through a `Location` header;
+- resource providers, each in `arm/providers/` on top of the generic mechanics of `arm/resources.py`:
+  AKS managed clusters with their agent pools and credentials (`providers/aks.py`), and PostgreSQL
+  flexible servers with their databases, firewall rules and configurations (`providers/postgres.py`).
+  Their side effects on the lab (kwok nodes, PostgreSQL roles) live in `arm/labsync.py`.
 
-Resource providers (AKS, PostgreSQL flexible servers) register handlers in PROVIDERS.
-Faults can be injected for tests through `POST /_lab/faults`.
+Faults can be injected for tests through `POST /_lab/faults`; `GET /_lab/requests` lists every ARM
+request as (method, path, status).
 """
 
 import argparse
@@ -29,20 +33,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from arm import providers  # noqa: E402  pylint: disable=wrong-import-position
+from arm.errors import ArmError  # noqa: E402  pylint: disable=wrong-import-position
 from arm.store import Store  # noqa: E402  pylint: disable=wrong-import-position
 from arm.validate import BodyError, validate  # noqa: E402  pylint: disable=wrong-import-position
 
 AUDIENCES = ("https://management.azure.com/", "https://management.core.windows.net/")
 RG_NAME = re.compile(r"^[-\w._()]{1,90}$", re.UNICODE)
-
-
-class ArmError(Exception):
-    def __init__(self, status, code, message, headers=None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
 
 
 def _b64(data):
@@ -59,6 +56,24 @@ class Emulator:
         self.fault_lock = threading.Lock()
         self.operations = {}
         self.request_log = []
+        self.lock = threading.RLock()  # writes and operation completions run one at a time
+
+    def require_subscription(self, sub):
+        if sub.lower() != self.config["subscription_id"].lower():
+            raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+
+    def delete_tree(self, resource_id):
+        """Delete a resource and everything below it, running the providers' delete side effects first."""
+        prefix = resource_id.lower()
+        with self.store.lock:
+            doomed = [r for k, r in self.store.resources.items() if k == prefix or k.startswith(prefix + "/")]
+        hooked = [r for r in doomed if r.get("type", "").lower() in providers.DELETE_HOOKS]
+        roots = {r["id"].lower() for r in hooked}
+        for resource in hooked:
+            if any(resource["id"].lower().startswith(root + "/") for root in roots):
+                continue  # a cluster's hook takes care of its pools
+            providers.DELETE_HOOKS[resource["type"].lower()](self, resource)
+        return self.store.delete_tree(resource_id)
 
     # ---------------------------------------------------------------- tokens
     def issue_token(self, tenant, client_id, scope):
@@ -114,26 +129,55 @@ class Emulator:
         return None
 
     # ----------------------------------------------------------- operations
-    def start_operation(self, resource_id, finish, delay=0.3):
-        """Record an asynchronous operation; `finish()` runs once it is polled after `delay` seconds."""
-        op_id = str(uuid.uuid4())
+    def start_operation(self, resource_id, finish, delay=0.3, op_id=None):
+        """Record an asynchronous operation; `finish()` runs `delay` seconds later (on a timer, or when
+        the operation is polled or another write on the same resource settles it first)."""
+        op_id = op_id or str(uuid.uuid4())
         self.operations[op_id] = {"id": op_id, "resource": resource_id, "status": "InProgress",
                                   "ready_at": time.monotonic() + delay, "finish": finish,
-                                  "startTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                                  "startTime": _now()}
+        timer = threading.Timer(delay, self.complete_operation, (op_id,))
+        timer.daemon = True
+        timer.start()
         return op_id
 
-    def poll_operation(self, op_id):
-        op = self.operations.get(op_id)
-        if op is None:
-            raise ArmError(404, "OperationNotFound", f"The operation '{op_id}' could not be found.")
-        if op["status"] == "InProgress" and time.monotonic() >= op["ready_at"]:
+    def complete_operation(self, op_id):
+        with self.lock:
+            op = self.operations.get(op_id)
+            if op is None or op["status"] != "InProgress":
+                return
             try:
                 op["finish"]()
                 op["status"] = "Succeeded"
             except ArmError as exc:
                 op["status"] = "Failed"
                 op["error"] = {"code": exc.code, "message": exc.message}
+            except Exception as exc:  # pylint: disable=broad-except  # reported through the operation
+                op["status"] = "Failed"
+                op["error"] = {"code": "InternalServerError", "message": f"{type(exc).__name__}: {exc}"}
+            op["endTime"] = _now()
+
+    def settle(self, resource_id):
+        """Complete now every pending operation on `resource_id` or below it, before a new write."""
+        if not resource_id:
+            return
+        prefix = resource_id.lower()
+        for op in list(self.operations.values()):
+            key = op["resource"].lower()
+            if op["status"] == "InProgress" and (key == prefix or key.startswith(prefix + "/")):
+                self.complete_operation(op["id"])
+
+    def poll_operation(self, op_id):
+        op = self.operations.get(op_id)
+        if op is None:
+            raise ArmError(404, "OperationNotFound", f"The operation '{op_id}' could not be found.")
+        if op["status"] == "InProgress" and time.monotonic() >= op["ready_at"]:
+            self.complete_operation(op_id)
         return op
+
+
+def _now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 # ---------------------------------------------------------------- ARM handlers
@@ -142,11 +186,10 @@ def _rg_id(sub, name):
 
 
 def _require_subscription(emu, sub):
-    if sub.lower() != emu.config["subscription_id"].lower():
-        raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+    emu.require_subscription(sub)
 
 
-def resource_group(emu, method, match, body, query):
+def resource_group(emu, method, match, body, query, headers=None):
     sub, name = match.group("sub"), urllib.parse.unquote(match.group("rg"))
     _require_subscription(emu, sub)
     rid = _rg_id(sub, name)
@@ -190,13 +233,13 @@ def resource_group(emu, method, match, body, query):
             raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found.")
         current["properties"]["provisioningState"] = "Deleting"
         emu.store.put(rid, current)
-        op_id = emu.start_operation(rid, lambda: emu.store.delete_tree(rid))
+        op_id = emu.start_operation(rid, lambda: emu.delete_tree(rid))
         location = f"{emu.base_url}/subscriptions/{sub}/operationresults/{op_id}?api-version={query['api-version']}"
         return 202, None, {"Location": location, "Retry-After": "1"}
     raise ArmError(405, "MethodNotAllowed", f"The method {method} is not allowed for resource groups.")
 
 
-def resource_groups(emu, method, match, body, query):
+def resource_groups(emu, method, match, body, query, headers=None):
     _require_subscription(emu, match.group("sub"))
     if method != "GET":
         raise ArmError(405, "MethodNotAllowed", f"The method {method} is not allowed here.")
@@ -205,14 +248,14 @@ def resource_groups(emu, method, match, body, query):
     return 200, {"value": value}, {}
 
 
-def subscription(emu, method, match, body, query):
+def subscription(emu, method, match, body, query, headers=None):
     _require_subscription(emu, match.group("sub"))
     sub = emu.config["subscription_id"]
     return 200, {"id": f"/subscriptions/{sub}", "subscriptionId": sub, "tenantId": emu.config["tenant_id"],
                  "displayName": "odoo-saas lab", "state": "Enabled"}, {}
 
 
-def operation_result(emu, method, match, body, query):
+def operation_result(emu, method, match, body, query, headers=None):
     op = emu.poll_operation(match.group("op"))
     if op["status"] == "InProgress":
         return 202, None, {"Location": f"{emu.base_url}{match.group(0)}?api-version={query['api-version']}",
@@ -222,12 +265,18 @@ def operation_result(emu, method, match, body, query):
     return 200, None, {}
 
 
-def async_operation(emu, method, match, body, query):
+def async_operation(emu, method, match, body, query, headers=None):
     op = emu.poll_operation(match.group("op"))
     result = {"id": op["id"], "name": op["id"], "status": op["status"], "startTime": op["startTime"]}
+    headers = {}
+    if op["status"] == "InProgress":
+        headers["Retry-After"] = "1"
+    else:
+        result["endTime"] = op.get("endTime", op["startTime"])
+        result["percentComplete"] = 100.0
     if "error" in op:
         result["error"] = op["error"]
-    return 200, result, {}
+    return 200, result, headers
 
 
 ROUTES = [
@@ -235,12 +284,14 @@ ROUTES = [
     (re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups$", re.I), resource_groups),
     (re.compile(r"^/subscriptions/(?P<sub>[^/]+)/operationresults/(?P<op>[^/]+)$", re.I), operation_result),
     (re.compile(r"^/subscriptions/(?P<sub>[^/]+)/providers/[^/]+/locations/[^/]+/"
-                r"(?:operationStatuses|operationresults|azureAsyncOperation)/(?P<op>[^/]+)$", re.I),
+                r"(?:operations|operationStatuses|azureAsyncOperation)/(?P<op>[^/]+)$", re.I),
      async_operation),
+    (re.compile(r"^/subscriptions/(?P<sub>[^/]+)/providers/[^/]+/locations/[^/]+/operationresults/"
+                r"(?P<op>[^/]+)$", re.I), operation_result),
     (re.compile(r"^/subscriptions/(?P<sub>[^/]+)$", re.I), subscription),
 ]
-# Resource providers add (regex, handler) pairs here; see lab/arm/providers/ once they exist.
-PROVIDERS = []
+# The resource providers' (regex, handler) pairs; see lab/arm/providers/.
+PROVIDERS = providers.routes()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -307,15 +358,22 @@ class Handler(BaseHTTPRequestHandler):
             for regex, handler in PROVIDERS + ROUTES:
                 match = regex.match(path)
                 if match:
-                    status, result, headers = handler(self.emu, self.command, match, body, query)
+                    status, result, headers = handler(self.emu, self.command, match, body, query,
+                                                      dict(self.headers.items()))
                     self.emu.request_log.append((self.command, path, status))
                     return self._send(status, result, headers)
             raise ArmError(404, "InvalidResourceType" if "/providers/" in path else "NotFound",
                            f"The resource path '{path}' is not served by this emulator.")
         except ArmError as exc:
             self.emu.request_log.append((self.command, path, exc.status))
-            return self._send(exc.status, {"error": {"code": exc.code, "message": exc.message,
-                                                     "target": path}}, exc.headers)
+            return self._send(exc.status, exc.body(default_target=path), exc.headers)
+        except Exception as exc:  # pylint: disable=broad-except  # a bug answers 500 in the ARM shape
+            import traceback  # pylint: disable=import-outside-toplevel
+
+            traceback.print_exc()
+            self.emu.request_log.append((self.command, path, 500))
+            return self._send(500, {"error": {"code": "InternalServerError",
+                                              "message": f"{type(exc).__name__}: {exc}", "target": path}})
 
     def _metadata(self):
         base = self.emu.base_url
@@ -323,7 +381,9 @@ class Handler(BaseHTTPRequestHandler):
             "name": "OdooSaasLab", "portal": base, "resourceManager": base + "/",
             "authentication": {"loginEndpoint": base + "/", "audiences": list(AUDIENCES), "tenant": "common",
                                "identityProvider": "AAD"},
-            "suffixes": {"storage": "core.windows.net", "postgresqlServerEndpoint": "postgres.database.azure.com"},
+            "suffixes": {"storage": "core.windows.net",
+                         "postgresqlServerEndpoint": self.emu.config.get("postgres", {}).get(
+                             "suffix", "postgres.localhost")},
         }
 
     def _openid(self, tenant):

@@ -19,7 +19,8 @@ class BodyError(ValueError):
 def _hints(model_cls):
     module = sys.modules[model_cls.__module__]
     namespace = dict(vars(module))
-    namespace["_models"] = module
+    # Generated code refers to enums and models as `_models.X`, where `_models` is the models package.
+    namespace["_models"] = sys.modules.get(module.__package__) or module
     hints = {}
     for klass in reversed(model_cls.__mro__):
         if klass.__module__ == model_cls.__module__:

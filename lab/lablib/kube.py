@@ -23,22 +23,38 @@ DEFAULT_POOLS = {
 }
 
 
-def node_name(pool, index):
+def node_name(pool, index, digits="31415926"):
     """AKS names a VMSS node `aks-<pool>-<8 digits>-vmss<6 base-36 digits>`."""
-    return f"aks-{pool}-31415926-vmss{index:06d}"
+    return f"aks-{pool}-{digits}-vmss{_base36(index):0>6}"
 
 
-def node_manifest(pool, index, mode, vm_size, zones, cpu, memory, taints, extra_labels=None):
-    name = node_name(pool, index)
-    zone = f"{REGION}-{zones[index % len(zones)]}" if zones else "0"
+def _base36(number):
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = alphabet[digit] + text
+        if number == 0:
+            return text
+
+
+def node_manifest(pool, index, mode, vm_size, zones, cpu, memory, taints, extra_labels=None,  # noqa: PLR0913
+                  name=None, cluster="odoo-saas-lab", region=REGION, max_pods=110):
+    """A kwok Node as AKS would register it for the `index`th instance of a pool's scale set.
+
+    The lab's own pools take the defaults; the ARM emulator passes the name, cluster label (the node
+    resource group) and region of the managed cluster it serves.
+    """
+    name = name or node_name(pool, index)
+    zone = f"{region}-{zones[index % len(zones)]}" if zones else "0"
     labels = {
         "kubernetes.azure.com/agentpool": pool,
         "agentpool": pool,
         "kubernetes.azure.com/mode": mode.lower(),
         "kubernetes.azure.com/role": "agent",
-        "kubernetes.azure.com/cluster": "odoo-saas-lab",
+        "kubernetes.azure.com/cluster": cluster,
         "node.kubernetes.io/instance-type": vm_size,
-        "topology.kubernetes.io/region": REGION,
+        "topology.kubernetes.io/region": region,
         "topology.kubernetes.io/zone": zone,
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
@@ -52,8 +68,8 @@ def node_manifest(pool, index, mode, vm_size, zones, cpu, memory, taints, extra_
         "metadata": {"name": name, "labels": labels, "annotations": dict(KWOK_ANNOTATION)},
         "spec": {"taints": taints} if taints else {},
         "status": {
-            "allocatable": {"cpu": cpu, "memory": memory, "pods": "110", "ephemeral-storage": "118Gi"},
-            "capacity": {"cpu": cpu, "memory": memory, "pods": "110", "ephemeral-storage": "128Gi"},
+            "allocatable": {"cpu": cpu, "memory": memory, "pods": str(max_pods), "ephemeral-storage": "118Gi"},
+            "capacity": {"cpu": cpu, "memory": memory, "pods": str(max_pods), "ephemeral-storage": "128Gi"},
             "nodeInfo": {
                 "architecture": "amd64",
                 "kubeletVersion": versions.KUBERNETES,

@@ -46,6 +46,7 @@ ARM_TENANT = "7d1c3a4e-0000-4000-8000-0000000000aa"
 ARM_SUBSCRIPTION = "5f0e2b1c-0000-4000-8000-0000000000bb"
 ARM_CLIENT_ID = "3a9b8c7d-0000-4000-8000-0000000000cc"
 TIMEOUTS = {"default": 60, "kube-apiserver": 120}
+PG_SUFFIX = "postgres.localhost"  # the lab cloud's suffixes.postgresqlServerEndpoint
 
 
 def default_state_dir():
@@ -435,7 +436,11 @@ class Lab:
             "clients": {ARM_CLIENT_ID: secret},
             "signing_key": self.secrets.get("arm-token-signing-key", 48),
             "kubeconfig": os.path.join(self.kube_dir, "admin.kubeconfig"),
-            "postgres": {"host": "127.0.0.1", "port": PORTS["postgres-platform"]},
+            # A flexible server's admin becomes a role in the platform PostgreSQL, created as its superuser;
+            # its FQDN is <server>.<suffix>, which libnss-myhostname resolves to 127.0.0.1.
+            "postgres": {"host": "127.0.0.1", "port": PORTS["postgres-platform"], "user": "postgres",
+                         "password": self.secrets.get("pg-platform-superuser"), "suffix": PG_SUFFIX},
+            "location": kube.REGION,
         }
         _write(os.path.join(data, "config.json"), json.dumps(config, indent=2))
         port = PORTS["arm"]
@@ -448,7 +453,7 @@ class Lab:
         endpoint = f"https://127.0.0.1:{port}"
         return {"endpoint": endpoint, "authority": endpoint, "tenant_id": ARM_TENANT,
                 "subscription_id": ARM_SUBSCRIPTION, "client_id": ARM_CLIENT_ID, "client_secret": secret,
-                "ca_bundle": self.pki.ca_cert_path, "location": kube.REGION}
+                "ca_bundle": self.pki.ca_cert_path, "location": kube.REGION, "postgres_suffix": PG_SUFFIX}
 
     # ------------------------------------------------------------------- public
     def up(self):
