@@ -366,13 +366,13 @@ class ServerRunner:
         if current is None:
             body = copy.deepcopy(predicted)
             body["properties"]["administratorLoginPassword"] = self.params["administrator_login_password"]
-            ops.append((lambda: servers.begin_create_or_update(self.group, self.name, body), "PUT", self.rid))
+            ops.append((lambda b=body: servers.begin_create_or_update(self.group, self.name, b), "PUT", self.rid))
         elif paths:
             body = patch_body(predicted, [p for p in paths if p[-1] != "administratorLoginPassword"])
             if ("properties", "administratorLoginPassword") in paths:
                 body.setdefault("properties", {})["administratorLoginPassword"] = \
                     self.params["administrator_login_password"]
-            ops.append((lambda: servers.begin_update(self.group, self.name, body), "PATCH", self.rid))
+            ops.append((lambda b=body: servers.begin_update(self.group, self.name, b), "PATCH", self.rid))
         for verb, name, start, end in rules:
             rid = f"{self.rid}/firewallRules/{name}"
             if verb == "delete":
@@ -381,8 +381,8 @@ class ServerRunner:
                 rule = {"properties": {"startIpAddress": start, "endIpAddress": end}}
                 ops.append((lambda n=name, r=rule: fw.begin_create_or_update(self.group, self.name, n, r), "PUT", rid))
         for name, value in settings:
-            body = {"properties": {"value": value, "source": "user-override"}}
-            ops.append((lambda n=name, b=body: conf.begin_put(self.group, self.name, n, b), "PUT",
+            setting = {"properties": {"value": value, "source": "user-override"}}
+            ops.append((lambda n=name, b=setting: conf.begin_put(self.group, self.name, n, b), "PUT",
                         f"{self.rid}/configurations/{name}"))
         return ops
 

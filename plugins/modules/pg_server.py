@@ -263,7 +263,7 @@ def argument_spec():
         extensions={"type": "list", "elements": "str", "default": ["pg_trgm", "unaccent"]},
         administrator_login={"type": "str"},
         administrator_login_password={"type": "str", "no_log": True},
-        update_password={"type": "str", "default": "on_create", "choices": ["always", "on_create"]},
+        update_password={"type": "str", "default": "on_create", "choices": ["always", "on_create"], "no_log": False},
         tags={"type": "dict"},
         purge_tags={"type": "bool", "default": True},
     )

@@ -370,6 +370,48 @@ class AgentPools(Kind):
         sync_cluster_nodes(emu, emu.store.get(resource["id"].rsplit("/agentPools/", 1)[0]))
 
 
+class MaintenanceConfigurations(Kind):
+    """A cluster's planned-maintenance windows: synchronous PUT (200/201) and DELETE (200/204), as AKS answers."""
+
+    provider = PROVIDER
+    segments = ("managedClusters", "maintenanceConfigurations")
+    type_name = "Microsoft.ContainerService/managedClusters/maintenanceConfigurations"
+    state_field = None
+    patchable = False
+    NAMES = ("default", "aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule")
+
+    def write(self, req, ids, patch):
+        from azure.mgmt.containerservice.models import MaintenanceConfiguration  # pylint: disable=import-outside-toplevel
+
+        if ids.name not in self.NAMES:
+            raise invalid("name", f"'{ids.name}' is not a maintenance configuration name; use one of {self.NAMES}.")
+        check_body(MaintenanceConfiguration, req.body)
+        window = get_path(req.body, "properties.maintenanceWindow")
+        if ids.name != "default" and not window:
+            raise invalid("properties.maintenanceWindow", f"'{ids.name}' needs a maintenanceWindow.")
+        if window:
+            hours = window.get("durationHours")
+            if not isinstance(hours, int) or not 4 <= hours <= 24:
+                raise invalid("properties.maintenanceWindow.durationHours", f"{hours!r} must be 4 to 24 hours.")
+            if not re.match(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", window.get("startTime") or ""):
+                raise invalid("properties.maintenanceWindow.startTime", f"{window.get('startTime')!r} is not HH:mm.")
+            if not window.get("schedule"):
+                raise invalid("properties.maintenanceWindow.schedule", "a schedule is required.")
+        with req.emu.lock:
+            current = req.emu.store.get(ids.id)
+            resource = {"id": ids.id, "name": ids.name, "type": self.type_name,
+                        "properties": copy.deepcopy(req.body.get("properties") or {})}
+            req.emu.store.put(ids.id, resource)
+        return (200 if current else 201), self.view(req.emu, resource), {}
+
+    def delete(self, req, ids):
+        with req.emu.lock:
+            if req.emu.store.get(ids.id) is None:
+                return 204, None, {}
+            req.emu.store.delete_tree(ids.id)
+        return 200, None, {}
+
+
 def delete_cluster_hook(emu, cluster):
     labsync.delete_nodes(emu.config["kubeconfig"], cluster)
 
@@ -414,6 +456,7 @@ def credentials(emu, method, match, body, query, headers=None):
 
 MANAGED_CLUSTERS = ManagedClusters()
 AGENT_POOLS = AgentPools()
+MAINTENANCE = MaintenanceConfigurations()
 DELETE_HOOKS = {MANAGED_CLUSTERS.type_name.lower(): delete_cluster_hook,
                 AGENT_POOLS.type_name.lower(): delete_pool_hook}
 
@@ -422,4 +465,4 @@ def routes():
     credential = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
                             r"Microsoft\.ContainerService/managedClusters/(?P<n0>[^/]+)/"
                             r"(?P<kind>listClusterUserCredential|listClusterAdminCredential)$", re.I)
-    return [(credential, credentials)] + MANAGED_CLUSTERS.routes() + AGENT_POOLS.routes()
+    return [(credential, credentials)] + MANAGED_CLUSTERS.routes() + AGENT_POOLS.routes() + MAINTENANCE.routes()
