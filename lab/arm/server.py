@@ -80,6 +80,8 @@ class Emulator:
         now = int(time.time())
         header = {"alg": "HS256", "typ": "JWT"}
         audience = scope[: -len(".default")] if scope.endswith("/.default") else scope
+        if "://" not in audience:  # an application id: Entra's audience is the bare GUID
+            audience = audience.rstrip("/")
         claims = {"aud": audience,
                   "iss": f"https://sts.windows.net/{tenant}/", "iat": now, "nbf": now, "exp": now + 3600,
                   "appid": client_id, "oid": client_id, "sub": client_id, "tid": tenant, "ver": "1.0"}

@@ -190,3 +190,51 @@ def test_throttling_is_retried_and_a_permanent_error_carries_arms_code(lab, reso
     assert failed.get("failed") and "InvalidTemplateDeployment" in failed["msg"], failed
     assert failed["resource_id"].endswith(f"/managedClusters/{name}") and failed["status_code"] == 400
     assert [r[2] for r in emulator.requests(name) if r[0] == "PUT"] == [400]  # not retried
+
+
+def test_entra_only_cluster_wait_false_and_maintenance_window(lab, resource_group, emulator, tmp_path):  # noqa: F811  pylint: disable=redefined-outer-name
+    import base64  # pylint: disable=import-outside-toplevel
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    name = f"aks-ent-{uuid.uuid4().hex[:6]}"
+    rid = f"/subscriptions/{lab['arm']['subscription_id']}/resourceGroups/{resource_group}/providers/" \
+          f"Microsoft.ContainerService/managedClusters/{name}"
+    path = str(tmp_path / "entra.kubeconfig")
+    args = dict(module_args(lab), resource_group=resource_group, name=name, location="westeurope",
+                node_pools=[SYSTEM], entra={"admin_group_object_ids": ["00000000-0000-4000-8000-000000000001"],
+                                            "azure_rbac": True},
+                disable_local_accounts=True, kubeconfig={"path": path, "credential": "entra_token"})
+
+    # wait=false returns at once, with the operation still running.
+    started = run_task("aks_cluster", dict(args, wait=False, kubeconfig=None))
+    assert started["changed"] is True and started["aks_cluster"]["provisioning_state"] == "Creating", started
+
+    # The next run finds nothing to change and writes a kubeconfig with an Entra token instead of kubelogin.
+    settled = run_task("aks_cluster", args)
+    assert settled["changed"] is True and settled["actions"] == [], settled  # only the kubeconfig was written
+    with open(path, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    user = config["users"][0]["user"]
+    assert set(user) == {"token"} and "exec" not in str(config)
+    claims = user["token"].split(".")[1]
+    claims = yaml.safe_load(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    assert claims["aud"] == "6dae42f8-4368-4678-94ff-3960e28e3630"
+    assert user["token"] not in settled.output
+    again = run_task("aks_cluster", args)
+    assert again["changed"] is False, again  # the token is kept while it is valid for 15 more minutes
+
+    # The admin credential is refused before any call: local accounts are off.
+    refused = run_task("aks_cluster", dict(args, kubeconfig={"path": path, "credential": "admin"}))
+    assert refused.get("failed") and "credential=admin" in refused["msg"]
+
+    # The auto-upgrade maintenance window: set once, then left alone.
+    window = {"day_of_week": "Sunday", "start_time": "02:00", "duration_hours": 4}
+    updated = run_task("aks_cluster", dict(args, maintenance_window=window))
+    assert updated["actions"] == ["set maintenance_window"], updated
+    status, body = emulator.get(f"{rid}/maintenanceConfigurations/aksManagedAutoUpgradeSchedule", API)
+    assert status == 200 and body["properties"]["maintenanceWindow"]["startTime"] == "02:00"
+    assert body["properties"]["maintenanceWindow"]["schedule"]["weekly"]["dayOfWeek"] == "Sunday"
+    writes = len(emulator.writes(name))
+    assert run_task("aks_cluster", dict(args, maintenance_window=window))["changed"] is False
+    assert len(emulator.writes(name)) == writes
+    assert run_task("aks_cluster", dict(args, state="absent"))["changed"] is True
