@@ -103,8 +103,8 @@ def pool_nodes(cluster, pool_name, pool):
             extra_labels=labels, name=kube.node_name(pool_name, index, digits),
             cluster=label_value(props.get("nodeResourceGroup") or ""), region=cluster["location"],
             max_pods=pool.get("maxPods") or 250)
-        node["status"]["nodeInfo"]["kubeletVersion"] = "v" + (pool.get("currentOrchestratorVersion") or
-                                                             props.get("currentKubernetesVersion") or "1.34.4")
+        version = pool.get("currentOrchestratorVersion") or props.get("currentKubernetesVersion") or "1.34.4"
+        node["status"]["nodeInfo"]["kubeletVersion"] = "v" + version
         nodes.append(node)
     return nodes
 

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import env_fallback
 
-from ._common import InputError, OdooSaasError, ServiceError
+from ._common import InputError, OdooSaasError, ServiceError, run_module
 
 # cloud -> (ARM endpoint, authority host, ARM token scope)
 CLOUDS = {
@@ -240,6 +240,43 @@ def arm_errors(what, rid):
 def _first_line(exc):
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def dig(data, path):
+    """data[path[0]][path[1]]..., or None where any step is missing."""
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def put_path(data, path, value):
+    for key in path[:-1]:
+        data = data.setdefault(key, {})
+    data[path[-1]] = value
+
+
+def fetch(call, rid):
+    """GET a resource as ARM's JSON; None when ARM answers 404."""
+    found = get_or_none(call, "GET", rid)
+    return found.as_dict() if found is not None else None
+
+
+def run_arm_module(module, runner_cls, validate, key):
+    """The main() of an Azure module: validate, run the runner in a session, shape the result."""
+    def work():
+        validate(module.params)  # what can be refused without asking Azure, before any call
+        with Session(module.params) as session:
+            runner = runner_cls(session, module.params, module.check_mode)
+            outcome = runner.run()
+        result = {"changed": outcome["changed"], key: outcome["facts"], "actions": runner.actions,
+                  "pending": runner.pending}
+        if module._diff:  # pylint: disable=protected-access
+            result["diff"] = outcome["diff"]
+        return result
+
+    run_module(module, work)
 
 
 def get_or_none(call, what, rid):

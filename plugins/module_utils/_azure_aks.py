@@ -22,7 +22,7 @@ import re
 import tempfile
 import time
 
-from ._azure import arm_errors, begin, check_tags, get_or_none, merged_tags, resource_id
+from ._azure import arm_errors, begin, check_tags, dig, fetch, merged_tags, put_path, resource_id
 from ._common import InputError
 
 PROVIDER = "Microsoft.ContainerService"
@@ -83,20 +83,6 @@ POOL_FIELDS = [
     ("orchestrator_version", "orchestratorVersion", True),
 ]
 IMMUTABLE_POOL = [option for option, _prop, mutable in POOL_FIELDS if not mutable]
-
-
-def _dig(data, path):
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def _put(data, path, value):
-    for key in path[:-1]:
-        data = data.setdefault(key, {})
-    data[path[-1]] = value
 
 
 def _version_tuple(version):
@@ -295,11 +281,11 @@ def predict(params, current):
             value = (value or {}).get(option[1])
         if value is None:
             continue
-        if option == ("kubernetes_version",) and version_matches(value, _dig(body, path)):
+        if option == ("kubernetes_version",) and version_matches(value, dig(body, path)):
             continue
-        _put(body, path, value)
+        put_path(body, path, value)
     if params.get("entra"):
-        _put(body, ("properties", "aadProfile", "managed"), True)
+        put_path(body, ("properties", "aadProfile", "managed"), True)
     body["tags"] = merged_tags(body.get("tags"), params.get("tags"), params["purge_tags"])
     return body
 
@@ -309,7 +295,7 @@ def cluster_view(body):
         return None
     view = {}
     for option, path, _mutable in CLUSTER_FIELDS:
-        value = _dig(body, path)
+        value = dig(body, path)
         if value is None:
             continue
         if len(option) == 2:
@@ -317,7 +303,7 @@ def cluster_view(body):
         else:
             view[option[0]] = value
     view["tags"] = body.get("tags") or {}
-    view["node_pools"] = {p["name"]: pool_view(p) for p in _dig(body, ("properties", "agentPoolProfiles")) or []}
+    view["node_pools"] = {p["name"]: pool_view(p) for p in dig(body, ("properties", "agentPoolProfiles")) or []}
     for pool in view["node_pools"].values():
         pool.pop("provisioning_state", None)
     return view
@@ -327,7 +313,7 @@ def cluster_changes(params, current, predicted):
     """The cluster-level fields that differ; refuses a change to one that is fixed at create."""
     changes = []
     for option, path, mutable in CLUSTER_FIELDS:
-        before, after = _dig(current, path), _dig(predicted, path)
+        before, after = dig(current, path), dig(predicted, path)
         if before == after:
             continue
         name = ".".join(option)
@@ -444,8 +430,7 @@ class ClusterRunner:
         self.pending = []
 
     def get(self):
-        found = get_or_none(lambda: self.client.managed_clusters.get(self.group, self.name), "GET", self.rid)
-        return found.as_dict() if found is not None else None
+        return fetch(lambda: self.client.managed_clusters.get(self.group, self.name), self.rid)
 
     def run(self):
         current = self.get()
@@ -468,7 +453,7 @@ class ClusterRunner:
         if current is None:
             self._check_create(params)
         predicted = predict(params, current)
-        live_pools = _dig(current, ("properties", "agentPoolProfiles")) or []
+        live_pools = dig(current, ("properties", "agentPoolProfiles")) or []
         if current is None:
             predicted["properties"]["agentPoolProfiles"] = [
                 dict(pool_properties(pool), name=pool["name"]) for pool in params["node_pools"]]
@@ -476,8 +461,8 @@ class ClusterRunner:
         else:
             changes = cluster_changes(params, current, predicted)
             ops = plan_pools(params, live_pools)
-            if _dig(predicted, ("properties", "disableLocalAccounts")) and \
-                    not _dig(predicted, ("properties", "aadProfile", "managed")):
+            if dig(predicted, ("properties", "disableLocalAccounts")) and \
+                    not dig(predicted, ("properties", "aadProfile", "managed")):
                 raise InputError("disable_local_accounts=true needs entra on this cluster: with local accounts off, "
                                  "Entra ID is the only way in. Set entra as well.")
         maintenance_change = self._maintenance_change(current)
@@ -545,11 +530,10 @@ class ClusterRunner:
         live = None
         if current is not None:
             rid = f"{self.rid}/maintenanceConfigurations/{MAINTENANCE_NAME}"
-            found = get_or_none(lambda: self.client.maintenance_configurations.get(
-                self.group, self.name, MAINTENANCE_NAME), "GET", rid)
-            live = found.as_dict() if found is not None else None
+            live = fetch(lambda: self.client.maintenance_configurations.get(self.group, self.name, MAINTENANCE_NAME),
+                         rid)
         wanted = body["properties"]["maintenanceWindow"]
-        have = _dig(live, ("properties", "maintenanceWindow")) or {}
+        have = dig(live, ("properties", "maintenanceWindow")) or {}
         if all(have.get(k) == v for k, v in wanted.items()):
             return None
         return ("set maintenance_window", body)

@@ -14,7 +14,7 @@ import copy
 import ipaddress
 import re
 
-from ._azure import arm_errors, begin, check_tags, get_or_none, merged_tags, resource_id
+from ._azure import arm_errors, begin, check_tags, dig, fetch, merged_tags, put_path, resource_id
 from ._common import InputError
 
 PROVIDER = "Microsoft.DBforPostgreSQL"
@@ -52,20 +52,6 @@ SERVER_FIELDS = [
 ]
 ENABLED = {True: "Enabled", False: "Disabled"}
 BOOL_FIELDS = {("storage", "auto_grow"), ("backup", "geo_redundant"), ("network", "public_access")}
-
-
-def _dig(data, path):
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def _put(data, path, value):
-    for key in path[:-1]:
-        data = data.setdefault(key, {})
-    data[path[-1]] = value
 
 
 def _option(params, option):
@@ -198,9 +184,9 @@ def predict(params, current):
     for option, path, _mutable in SERVER_FIELDS:
         value = _option(params, option)
         if value is not None:
-            _put(body, path, value)
+            put_path(body, path, value)
     if params.get("maintenance_window"):
-        _put(body, ("properties", "maintenanceWindow", "customWindow"), "Enabled")
+        put_path(body, ("properties", "maintenanceWindow", "customWindow"), "Enabled")
     body["tags"] = merged_tags(body.get("tags"), params.get("tags"), params["purge_tags"])
     return body
 
@@ -209,7 +195,7 @@ def server_changes(current, predicted):
     """The ARM paths that differ; refuses a change Azure only allows at create, or a shrink/downgrade."""
     changed = []
     for option, path, mutable in SERVER_FIELDS:
-        before, after = _dig(current, path), _dig(predicted, path)
+        before, after = dig(current, path), dig(predicted, path)
         if before == after or after is None:
             continue
         name = ".".join(option)
@@ -233,7 +219,7 @@ def patch_body(predicted, paths):
     body = {}
     for path in paths:
         top = path[:2] if path[0] == "properties" else path[:1]
-        _put(body, top, copy.deepcopy(_dig(predicted, top)))
+        put_path(body, top, copy.deepcopy(dig(predicted, top)))
     return body
 
 
@@ -242,7 +228,7 @@ def server_view(body, rules=None, settings=None):
         return None
     view = {}
     for option, path, _mutable in SERVER_FIELDS:
-        value = _dig(body, path)
+        value = dig(body, path)
         if value is not None:
             if len(option) == 2:
                 view.setdefault(option[0], {})[option[1]] = value
@@ -299,8 +285,7 @@ class ServerRunner:
         self.pending = []
 
     def get(self):
-        found = get_or_none(lambda: self.client.servers.get(self.group, self.name), "GET", self.rid)
-        return found.as_dict() if found is not None else None
+        return fetch(lambda: self.client.servers.get(self.group, self.name), self.rid)
 
     def run(self):
         current = self.get()

@@ -304,9 +304,8 @@ pending:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.odoo_saas.platform.plugins.module_utils._azure import (
-    Session, azure_argument_spec, azure_required_if)
+    azure_argument_spec, azure_required_if, run_arm_module)
 from ansible_collections.odoo_saas.platform.plugins.module_utils._azure_aks import ClusterRunner, validate
-from ansible_collections.odoo_saas.platform.plugins.module_utils._common import run_module
 
 
 def _str(choices=None):
@@ -378,19 +377,7 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, required_if=azure_required_if())
-
-    def work():
-        validate(module.params)  # what can be refused without asking Azure, before any call
-        with Session(module.params) as session:
-            runner = ClusterRunner(session, module.params, module.check_mode)
-            outcome = runner.run()
-        result = {"changed": outcome["changed"], "aks_cluster": outcome["facts"], "actions": runner.actions,
-                  "pending": runner.pending}
-        if module._diff:  # pylint: disable=protected-access
-            result["diff"] = outcome["diff"]
-        return result
-
-    run_module(module, work)
+    run_arm_module(module, ClusterRunner, validate, "aks_cluster")
 
 
 if __name__ == "__main__":

@@ -4,11 +4,9 @@ emulator's request log and fault injection (the only lab-side hooks; the modules
 import json
 import ssl
 import urllib.request
-import uuid
 
 import pytest
 from azure.identity import ClientSecretCredential
-from azure.mgmt.resource.resources import ResourceManagementClient
 
 SCOPE = "https://management.azure.com/.default"
 WRITES = ("PUT", "PATCH", "DELETE", "POST")
@@ -77,13 +75,3 @@ class Emulator:
 @pytest.fixture
 def emulator(lab):
     return Emulator(lab)
-
-
-@pytest.fixture
-def resource_group(lab):
-    """A fresh resource group, deleted (with what is left in it) afterwards."""
-    groups = client(lab, ResourceManagementClient).resource_groups
-    name = f"rg-it-{uuid.uuid4().hex[:8]}"
-    groups.create_or_update(name, {"location": lab["arm"]["location"]})
-    yield name
-    groups.begin_delete(name).result()

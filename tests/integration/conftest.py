@@ -51,6 +51,25 @@ def kubectl(lab):
 
 
 @pytest.fixture
+def resource_group(lab):
+    """A fresh resource group in the ARM emulator, deleted (with what is left in it) afterwards."""
+    from azure.identity import ClientSecretCredential
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    arm = lab["arm"]
+    credential = ClientSecretCredential(arm["tenant_id"], arm["client_id"], arm["client_secret"],
+                                        authority=arm["authority"], disable_instance_discovery=True,
+                                        connection_verify=arm["ca_bundle"])
+    groups = ResourceManagementClient(credential, arm["subscription_id"], base_url=arm["endpoint"],
+                                      credential_scopes=["https://management.azure.com/.default"],
+                                      connection_verify=arm["ca_bundle"]).resource_groups
+    name = f"rg-it-{uuid.uuid4().hex[:8]}"
+    groups.create_or_update(name, {"location": arm["location"]})
+    yield name
+    groups.begin_delete(name).result()
+
+
+@pytest.fixture
 def namespace(kube):
     """A fresh namespace for one test, deleted afterwards."""
     from kubernetes import client

@@ -258,14 +258,19 @@ def delete_server_hook(emu, server):
         labsync.drop_admin_role(emu.config["postgres"], login)
 
 
-class Databases(Kind):
+class ServerChild(Kind):
+    """A child of a flexible server: no state of its own, asynchronous writes answered with 202."""
+
     provider = PROVIDER
-    segments = ("flexibleServers", "databases")
-    type_name = "Microsoft.DBforPostgreSQL/flexibleServers/databases"
     state_field = None
     status_segment, result_segment = "azureAsyncOperation", "operationResults"
     put_create_status = put_update_status = 202
     patchable = False
+
+
+class Databases(ServerChild):
+    segments = ("flexibleServers", "databases")
+    type_name = "Microsoft.DBforPostgreSQL/flexibleServers/databases"
 
     def build(self, req, ids, current, body):
         from azure.mgmt.postgresqlflexibleservers.models import Database  # pylint: disable=import-outside-toplevel
@@ -280,14 +285,9 @@ class Databases(Kind):
                                "collation": props.get("collation") or "en_US.utf8"}}
 
 
-class FirewallRules(Kind):
-    provider = PROVIDER
+class FirewallRules(ServerChild):
     segments = ("flexibleServers", "firewallRules")
     type_name = "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"
-    state_field = None
-    status_segment, result_segment = "azureAsyncOperation", "operationResults"
-    put_create_status = put_update_status = 202
-    patchable = False
 
     def build(self, req, ids, current, body):
         from azure.mgmt.postgresqlflexibleservers.models import FirewallRule  # pylint: disable=import-outside-toplevel

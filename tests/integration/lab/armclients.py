@@ -46,7 +46,7 @@ def inject_fault(arm, match, status, retry_after=None, count=1, method=None):
 
 def requests_for(arm, fragment):
     """The (method, path, status) the emulator recorded for paths containing `fragment`."""
-    _, _, body = lab_call(arm, "GET", "/_lab/requests")
+    body = lab_call(arm, "GET", "/_lab/requests")[2]
     return [tuple(r) for r in body["requests"] if fragment.lower() in r[1].lower()]
 
 

@@ -14,7 +14,6 @@ import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.containerservice import ContainerServiceClient
-from azure.mgmt.resource.resources import ResourceManagementClient
 from kubernetes import client as k8s
 
 from integration.lab.armclients import client, inject_fault, requests_for, unique
@@ -28,12 +27,8 @@ def aks(lab):
 
 
 @pytest.fixture
-def rg(lab):
-    resources = client(ResourceManagementClient, lab["arm"])
-    name = unique("rg-aks")
-    resources.resource_groups.create_or_update(name, {"location": "westeurope"})
-    yield name
-    resources.resource_groups.begin_delete(name).result()
+def rg(resource_group):
+    return resource_group
 
 
 def _cluster(pools, **props):
@@ -130,8 +125,8 @@ def test_the_rules_aks_documents_are_enforced(aks, rg):
     refused(lambda: put_pool(rg, "aks3", "toomanychars1", {"properties": {}}), "InvalidParameter", "toomanychars1")
     refused(lambda: put_pool(rg, "aks3", "auto", {"properties": {"enableAutoScaling": True, "minCount": 3}}),
             "InvalidParameter", "maxCount")
-    refused(lambda: put_pool(rg, "aks3", "auto", {"properties": {"enableAutoScaling": True, "minCount": 3,
-                                                               "maxCount": 2}}), "InvalidParameter", "minCount 3")
+    autoscaled = {"properties": {"enableAutoScaling": True, "minCount": 3, "maxCount": 2}}
+    refused(lambda: put_pool(rg, "aks3", "auto", autoscaled), "InvalidParameter", "minCount 3")
     refused(lambda: put_pool(rg, "aks3", "big", {"properties": {"count": 1001}}), "InvalidParameter", "1001")
     refused(lambda: put_pool(rg, "aks3", "sysc", {"properties": {"mode": "User"}}), "OperationNotAllowed",
             "system agent pool")
@@ -226,7 +221,7 @@ def test_a_throttled_request_is_retried_by_the_sdk(aks, rg, lab):
     inject_fault(lab["arm"], path, 429, retry_after=1, count=1, method="GET")
     assert aks.managed_clusters.get(rg, "aks8").name == "aks8"
     gets = [r for r in requests_for(lab["arm"], path) if r[0] == "GET" and r[1].endswith("/aks8")]
-    assert [status for _, _, status in gets][-2:] == [429, 200]
+    assert [g[2] for g in gets][-2:] == [429, 200]
 
 
 def test_deleting_a_cluster_removes_it_and_its_nodes(aks, rg, kube):

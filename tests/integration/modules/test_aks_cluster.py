@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from integration.ansible_task import run_task
-from integration.arm import emulator, module_args, resource_group  # noqa: F401  pylint: disable=unused-import
+from integration.arm import emulator, module_args  # noqa: F401  pylint: disable=unused-import
 
 API = "2026-08-01"
 SYSTEM = {"name": "sysit", "mode": "System", "vm_size": "Standard_D4ds_v5", "count": 1, "zones": ["1", "2", "3"],

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from integration.ansible_task import run_task
-from integration.arm import emulator, module_args, resource_group  # noqa: F401  pylint: disable=unused-import
+from integration.arm import emulator, module_args  # noqa: F401  pylint: disable=unused-import
 
 API = "2026-10-01"
 PASSWORD = "Pg-" + uuid.uuid4().hex + "-X"
