@@ -41,3 +41,15 @@ options:
     type: int
     default: 30
 """
+
+    # The same options as one dict option, `kubernetes`, for modules whose own options would collide with them
+    # (`host` and `ca_cert` of the PostgreSQL options). Built from DOCUMENTATION above, never retyped.
+    NESTED = """
+options:
+  kubernetes:
+    description:
+      - How to reach the Kubernetes API server. The same options, defaults and environment variables as the
+        Kubernetes modules' top-level ones.
+    type: dict
+    suboptions:
+""" + "".join(f"    {line}\n" if line else "\n" for line in DOCUMENTATION.split("options:\n", 1)[1].splitlines())
