@@ -74,10 +74,11 @@ def gfs_keep(ids, keep_daily, keep_weekly, keep_monthly):
 
 
 def plan_prune(complete, incomplete, keep_daily, keep_weekly, keep_monthly, grace_hours, now):
-    """What a prune deletes: complete backups outside the GFS set, and incomplete ones older than the grace."""
+    """What a prune deletes: complete backups outside the GFS set, and incomplete ones that started (their id)
+    longer ago than the grace period, which is longer than a backup Job may run."""
     keep = gfs_keep([b["id"] for b in complete], keep_daily, keep_weekly, keep_monthly)
     limit = now - datetime.timedelta(hours=grace_hours)
-    stale = [b for b in incomplete if b["last_activity"] < limit]
+    stale = [b for b in incomplete if b["started"] < limit]
     return sorted(keep, reverse=True), [b for b in complete if b["id"] not in keep], stale
 
 
@@ -143,11 +144,9 @@ def catalogue(store, tenant):
         if len(parts) != 3 or not BACKUP_ID.match(parts[1]):
             continue
         entry = groups.setdefault(parts[1], {"id": parts[1], "prefix": f"{tenant}/{parts[1]}/", "parts": {},
-                                             "blobs": [], "last_activity": id_time(parts[1])})
+                                             "blobs": [], "started": id_time(parts[1])})
         entry["parts"][parts[2]] = blob["size"]
         entry["blobs"].append(blob["name"])
-        if blob["last_modified"] and blob["last_modified"] > entry["last_activity"]:
-            entry["last_activity"] = blob["last_modified"]
     complete, incomplete = [], []
     for bid in sorted(groups, reverse=True):
         (complete if MANIFEST in groups[bid]["parts"] else incomplete).append(groups[bid])

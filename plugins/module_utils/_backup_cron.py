@@ -223,8 +223,9 @@ def converge(params, mode, check_mode, diff):
     with Client(params["kubernetes"]) as client:
         conv = Converger(client, check_mode)
         if params["state"] == "absent":
-            conv.delete("CronJob", NAME, ns)
-            conv.delete("Secret", NAME, ns)
+            for kind in ("CronJob", "Secret"):
+                if client.get(kind, NAME, ns) is not None:  # read first: a no-op removal sends no write
+                    conv.delete(kind, NAME, ns)
             return converge_result(conv, client, diff, cronjob={"name": NAME, "namespace": ns, "exists": False})
         if client.get("Namespace", ns) is None:
             raise InputError(f"namespace {ns!r} does not exist; create the tenant with odoo_tenant first, or set "

@@ -94,7 +94,7 @@ options:
     type: int
     default: 3
   incomplete_grace_hours:
-    description: An incomplete backup is pruned once its last write is this old, so that a running backup is left alone.
+    description: An incomplete backup is pruned once it started (its id) this long ago, so that a running backup is left alone.
     type: int
     default: 24
   block_size_mib:
