@@ -25,11 +25,19 @@ from ansible.module_utils.basic import env_fallback
 from ._common import InputError, OdooSaasError, ServiceError
 
 try:
-    from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
+    from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
     from azure.storage.blob import BlobServiceClient
 except ImportError:  # reported by BlobStore
     BlobServiceClient = None
-    AzureError = HttpResponseError = ResourceExistsError = ResourceNotFoundError = Exception
+
+    class AzureError(Exception):
+        """Stands in when azure-core is missing; never raised."""
+
+    class ResourceExistsError(AzureError):
+        """Stands in when azure-core is missing; never raised."""
+
+    class ResourceNotFoundError(AzureError):
+        """Stands in when azure-core is missing; never raised."""
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 MIB = 1024 * 1024

@@ -27,7 +27,7 @@ description:
   - O(action=verify) restores the latest complete backup (or O(backup_id)) into a scratch database, checks every
     SHA-256, compares the row counts with the manifest, checks that every file C(ir_attachment) references is in
     the filestore archive, and drops the scratch database, also on failure. It fails the task on any mismatch. It
-    reports C(changed=false): the scratch database is gone when it ends.
+    reports C(changed=false), because the scratch database is gone when it ends.
   - O(action=restore) restores into O(restore_database) and O(filestore_path), as a V(move) (the database uuid is
     kept) or a V(copy) (new uuid and secret, neutralised as a C(pg_database) clone is). It restores into a temporary
     database and a temporary folder, checks the checksums, and only then renames them into place.

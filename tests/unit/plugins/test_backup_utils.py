@@ -3,6 +3,7 @@ archive versions, and the CronJob renderer."""
 
 import datetime
 import json
+import re
 
 import pytest
 
@@ -155,3 +156,13 @@ def test_render_entra_uses_workload_identity():
     template = cronjob["spec"]["jobTemplate"]["spec"]["template"]
     assert template["metadata"]["labels"]["azure.workload.identity/use"] == "true"
     assert template["spec"]["serviceAccountName"] == "backup"
+
+
+def test_nested_kubernetes_fragment_matches_the_top_level_one():
+    import yaml  # pylint: disable=import-outside-toplevel
+    from ansible_collections.odoo_saas.platform.plugins.doc_fragments.kubernetes import ModuleDocFragment
+    from ansible_collections.odoo_saas.platform.plugins.module_utils._kube import kube_argument_spec
+
+    top = yaml.safe_load(re.sub(r"O\((\w+)\)", r"O(kubernetes.\1)", ModuleDocFragment.DOCUMENTATION))["options"]
+    nested = yaml.safe_load(ModuleDocFragment.NESTED)["options"]["kubernetes"]["suboptions"]
+    assert nested == top and set(nested) == set(kube_argument_spec())
