@@ -172,6 +172,9 @@ class CuttingProxy:
                 client, _addr = self.listener.accept()
             except OSError:
                 return
+            if self.cut.is_set():
+                client.close()
+                return
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
             with self.lock:
                 self.sockets += [client, upstream]
@@ -197,6 +200,10 @@ class CuttingProxy:
 
     def close(self):
         self.cut.set()
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(): new connections are refused
+        except OSError:
+            pass
         self.listener.close()
         with self.lock:
             for sock in self.sockets:
@@ -208,6 +215,8 @@ class CuttingProxy:
 
 
 def test_incomplete_backup_is_never_used(lab, blob_service, container, source):
+    """Takes about three minutes: after the cut, the storage SDK retries each block with its exponential backoff
+    (15 s, then 18 s, then 42 s) before the module gives up, as it would against a real outage."""
     tenant = f"inc-{uuid.uuid4().hex[:6]}"
     args = dict(base_args(lab, container, tenant, source), action="run")
     first = run_task("backup_policy", args)
@@ -442,3 +451,29 @@ def test_bad_input_is_refused_before_any_write(lab, kubectl, namespace, blob_ser
     assert blobs(blob_service, container, f"{tenant}/") == stored
     assert databases(lab, "bk_%") == dbs
     assert kubectl("get", "cronjob,secret", "-n", namespace, "-o", "name").stdout.strip() in ("", "secret/default-token")
+
+
+def test_account_key_and_entra_authentication(lab, blob_service, container, source):
+    """The same listing with an account and key, and with an Entra token from the lab's identity endpoint
+    (azure-identity against a custom authority; Azurite runs with OAuth on)."""
+    tenant = f"auth-{uuid.uuid4().hex[:6]}"
+    args = base_args(lab, container, tenant, source)
+    taken = run_task("backup_policy", dict(args, action="run", filestore_path=None))
+    assert taken["changed"] is True, taken.get("msg")
+    del args["connection_string"]
+    blob = lab["blob"]
+    by_key = run_task("backup_policy", dict(args, action="list", account_name=blob["account_name"],
+                                            account_key=blob["account_key"], account_url=blob["blob_endpoint"]),
+                      verbosity=3)
+    assert [b["id"] for b in by_key["backups"]] == [taken["backup"]["id"]], by_key.get("msg")
+    assert blob["account_key"] not in by_key.output
+    arm = lab["arm"]
+    by_entra = run_task("backup_policy", dict(args, action="list", auth_mode="entra", account_url=blob["blob_endpoint"],
+                                              tenant_id=arm["tenant_id"], client_id=arm["client_id"],
+                                              client_secret=arm["client_secret"], authority=arm["authority"]),
+                        verbosity=3)
+    assert [b["id"] for b in by_entra["backups"]] == [taken["backup"]["id"]], by_entra.get("msg")
+    assert arm["client_secret"] not in by_entra.output
+    wrong = run_task("backup_policy", dict(args, action="list", account_name=blob["account_name"],
+                                           account_key="d3Jvbmc=", account_url=blob["blob_endpoint"]))
+    assert wrong.get("failed") is True and "Blob Storage refused" in wrong["msg"]
