@@ -41,3 +41,47 @@ options:
     type: int
     default: 30
 """
+
+    # The same options as one dict option, `kubernetes`, for modules whose own options would collide with these
+    # (`host` and `ca_cert` of the PostgreSQL options). ansible-test needs a literal here, so the text is repeated;
+    # tests/unit/plugins/test_backup_utils.py checks that it stays the same as DOCUMENTATION.
+    NESTED = r"""
+options:
+  kubernetes:
+    description:
+      - How to reach the Kubernetes API server. The same options, defaults and environment variables as the
+        Kubernetes modules' top-level ones.
+    type: dict
+    suboptions:
+      kubeconfig:
+        description:
+          - Path to a kubeconfig, such as the one aks_cluster writes. Falls back to E(K8S_AUTH_KUBECONFIG), then
+            E(KUBECONFIG), then C(~/.kube/config), then in-cluster credentials.
+        type: path
+      context:
+        description: The kubeconfig context to use. Falls back to E(K8S_AUTH_CONTEXT); defaults to the current one.
+        type: str
+      host:
+        description: The API server's URL, used with O(kubernetes.api_key) instead of a kubeconfig. Falls back to E(K8S_AUTH_HOST).
+        type: str
+      api_key:
+        description: A bearer token for O(kubernetes.host). Falls back to E(K8S_AUTH_API_KEY). Never logged.
+        type: str
+      ca_cert:
+        description: CA bundle of the API server. Falls back to E(K8S_AUTH_SSL_CA_CERT).
+        type: path
+      validate_certs:
+        description: Verify the API server's certificate.
+        type: bool
+        default: true
+      entra_token:
+        description:
+          - For an AKS cluster with Entra ID and local accounts disabled, fetch the user token with azure-identity's
+            default credential chain, so that no kubelogin binary is needed.
+        type: bool
+        default: false
+      request_timeout:
+        description: Seconds to wait for one API request.
+        type: int
+        default: 30
+"""

@@ -111,6 +111,38 @@ def scram_matches(stored, password):
     return False
 
 
+def find_pg_tool(tool, bin_dir, purpose, min_major=None):
+    """A PostgreSQL client tool (pg_dump, pg_restore) from `bin_dir` or the PATH: (path, version text, major).
+
+    With `min_major`, a tool older than that major version is refused.
+    """
+    path = bin_dir and os.path.join(bin_dir, tool) or shutil.which(tool)
+    if not path or not os.path.exists(path):
+        raise InputError(f"{purpose} needs {tool} on the controller, and it was not found. Install the "
+                         "PostgreSQL client, or set pg_bin_dir.")
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    match = re.search(r"(\d+)(?:\.\d+)?", out)
+    major = int(match.group(1)) if match else 0
+    if min_major is not None and major < min_major:
+        raise InputError(f"{tool} {out!r} is older than the server (PostgreSQL {min_major}); "
+                         f"{tool} must be at least the server's major version. Install a newer client, or "
+                         "set pg_bin_dir.")
+    return path, out, major
+
+
+def client_env(params):
+    """The environment for libpq client tools run against the server in `params` (the password stays out of argv)."""
+    env = dict(os.environ, PGPASSWORD=params["login_password"] or "", PGSSLMODE=params["ssl_mode"],
+               PGCONNECT_TIMEOUT=str(params["connect_timeout"]))
+    if params.get("ca_cert"):
+        env["PGSSLROOTCERT"] = params["ca_cert"]
+    return env
+
+
+def client_args(params):
+    return ["-h", params["login_host"], "-p", str(params["login_port"]), "-U", params["login_user"]]
+
+
 class Statement:
     """One SQL statement to run, and the text that `queries` shows for it."""
 
@@ -314,21 +346,8 @@ class TenantDatabase:
 
     def _pg_tools(self):
         """pg_dump and pg_restore from the controller, no older than the server."""
-        tools = {}
-        for tool in ("pg_dump", "pg_restore"):
-            path = self.p.get("pg_bin_dir") and os.path.join(self.p["pg_bin_dir"], tool) or shutil.which(tool)
-            if not path or not os.path.exists(path):
-                raise InputError(f"clone_from needs {tool} on the controller, and it was not found. Install the "
-                                 "PostgreSQL client, or set pg_bin_dir.")
-            out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout
-            match = re.search(r"(\d+)(?:\.\d+)?", out)
-            major = int(match.group(1)) if match else 0
-            if major < self.s.major:
-                raise InputError(f"{tool} {out.strip()!r} is older than the server (PostgreSQL {self.s.major}); "
-                                 f"{tool} must be at least the server's major version. Install a newer client, or "
-                                 "set pg_bin_dir.")
-            tools[tool] = path
-        return tools
+        return {tool: find_pg_tool(tool, self.p.get("pg_bin_dir"), "clone_from", min_major=self.s.major)[0]
+                for tool in ("pg_dump", "pg_restore")}
 
     # ---------------------------------------------------------------- present
     def present(self):
@@ -482,12 +501,7 @@ class TenantDatabase:
 
     def _copy(self, source, target):
         tools = self._pg_tools()
-        p = self.s.params
-        env = dict(os.environ, PGPASSWORD=p["login_password"] or "", PGSSLMODE=p["ssl_mode"],
-                   PGCONNECT_TIMEOUT=str(p["connect_timeout"]))
-        if p.get("ca_cert"):
-            env["PGSSLROOTCERT"] = p["ca_cert"]
-        common = ["-h", p["login_host"], "-p", str(p["login_port"]), "-U", p["login_user"]]
+        env, common = client_env(self.s.params), client_args(self.s.params)
         with subprocess.Popen([tools["pg_dump"], "-Fc", "-d", source] + common, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, env=env) as dump:
             restore = subprocess.run(
