@@ -24,9 +24,9 @@ import time
 
 from ._azure import arm_errors, begin, check_tags, dig, fetch, merged_tags, put_path, resource_id
 from ._common import InputError
+from ._kube import AKS_ENTRA_SCOPE
 
 PROVIDER = "Microsoft.ContainerService"
-AKS_ENTRA_SCOPE = "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
 MAINTENANCE_NAME = "aksManagedAutoUpgradeSchedule"
 REPLACES_TAG = "odoo-saas.platform-replaces"
 
@@ -366,8 +366,9 @@ def plan_pools(params, current_pools):
             temps.pop(temp, None)
             continue
         props = pool_properties(pool, live)
-        if pool_view(props) != pool_view(live):
-            fields = [o for o in pool_view(props) if pool_view(props).get(o) != pool_view(live).get(o)]
+        after, before = pool_view(props), pool_view(live)
+        fields = [option for option in after if after[option] != before.get(option)]
+        if fields:
             ops.append(("update", pool["name"], props, f"update pool {pool['name']}: {', '.join(fields)}"))
     for temp, target in temps.items():  # a replacement that an earlier run left half done
         ops.append(("delete", temp, None, f"delete stand-in pool {temp} left for {target}"))
