@@ -85,7 +85,7 @@ class TenantRunner:
                 self.conv.changed.append(key)
                 self.conv.before[key] = None
                 self.conv.after[key] = _kube._redact(obj)  # pylint: disable=protected-access
-            if not suspended:
+            if not suspended and self.spec["init_database"]:
                 self.jobs.append({"name": _odoo.job(self.spec, self.version, "init")["metadata"]["name"],
                                   "state": "would run"})
             return
@@ -93,7 +93,8 @@ class TenantRunner:
             self.conv.converge(obj)
         self.conv.converge(secret, live=live_secret, fetch=False)
         if not suspended and initialised is None:
-            self._run_job(_odoo.job(self.spec, self.version, "init"))
+            if self.spec["init_database"]:
+                self._run_job(_odoo.job(self.spec, self.version, "init"))
             self._annotate_namespace(INITIALISED_ANNOTATION, self.version)
         if upgrade and not suspended:
             self._upgrade(deployments)

@@ -186,6 +186,13 @@ options:
         description: Target average CPU utilisation, in percent.
         type: int
         default: 70
+  init_database:
+    description:
+      - Run the init Job (C(-i base --stop-after-init)) before a new tenant serves.
+      - Set C(false) when the database already holds Odoo data, as after a legacy migration or a restore.
+        The namespace is then marked initialised at O(odoo_version) without running the Job.
+    type: bool
+    default: true
   upgrade_modules:
     description: What the upgrade Job updates (C(-u)).
     type: str
@@ -298,6 +305,7 @@ def argument_spec():
         autoscale={"type": "dict", "options": {"min": {"type": "int", "default": 2},
                                                "max": {"type": "int", "default": 6},
                                                "cpu": {"type": "int", "default": 70}}},
+        init_database={"type": "bool", "default": True},
         upgrade_modules={"type": "str", "default": "all"},
         ingress_namespace={"type": "str", "default": "traefik"},
         wait={"type": "bool", "default": True},

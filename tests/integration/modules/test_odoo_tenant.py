@@ -104,6 +104,20 @@ def test_tenant_lifecycle(kube, lab, tenant):
     assert run_task("odoo_tenant", dict(args, state="absent"))["changed"] is False
 
 
+def test_a_migrated_database_is_not_initialised_again(kube, lab, tenant):
+    """init_database: false (a migration or a restore): no init Job, the namespace is marked initialised."""
+    args = _tenant_args(lab, tenant, version="16.0", init_database=False)
+    created = run_task("odoo_tenant", args)
+    assert created["changed"] and created["tenant"]["jobs"] == [], created.get("msg")
+    ns = f"odoo-{tenant}"
+    assert client.BatchV1Api(kube).list_namespaced_job(ns).items == []
+    annotations = _ns(kube, tenant).metadata.annotations
+    assert annotations["odoo-saas.platform/initialised-version"] == "16.0"
+    assert client.AppsV1Api(kube).read_namespaced_deployment("odoo-web", ns).status.ready_replicas == 1
+    again = run_task("odoo_tenant", args)
+    assert again["changed"] is False and again["api_writes"] == 0
+
+
 def test_version_upgrade_runs_the_upgrade_job_in_order(kube, lab, tenant):
     args = _tenant_args(lab, tenant, version="16.0")
     assert run_task("odoo_tenant", args)["changed"]
