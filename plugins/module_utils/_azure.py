@@ -192,6 +192,14 @@ class Session:
                                 "requirements.txt from this collection") from exc
         return self._client("pg", PostgreSQLManagementClient)
 
+    def resources(self):
+        try:
+            from azure.mgmt.resource.resources import ResourceManagementClient  # pylint: disable=import-outside-toplevel
+        except ImportError as exc:
+            raise OdooSaasError("resource_group needs azure-mgmt-resource: pip install -r requirements.txt from this "
+                                "collection") from exc
+        return self._client("resources", ResourceManagementClient)
+
     def token(self, scope):
         """An access token for another audience (an AKS cluster's Entra server app), from the same identity."""
         return self.credential.get_token(scope)
