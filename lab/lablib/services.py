@@ -239,6 +239,10 @@ class Lab:
             "--cluster-signing-cert-file", self.pki.ca_cert_path,
             "--cluster-signing-key-file", self.pki.ca_key_path,
             "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route",
+            # kwok renews node leases from one process; on a busy 2-core machine a renewal can come late. With the
+            # default 50 s grace a node goes NotReady, its pods lose Ready for good (kwok does not set it back),
+            # and their Deployments never become Available again. Nodes in the lab never really fail.
+            "--node-monitor-grace-period=10m",
             "--profiling=false",
         ], ready=lambda: self._insecure_https_ok(PORTS["kube-controller-manager"]),
             port=PORTS["kube-controller-manager"])
