@@ -33,13 +33,17 @@ options:
         V(https://127.0.0.1:20000/odoolab). Defaults to C(https://<account_name>.blob.core.windows.net).
     type: str
   tenant_id:
-    description: The Entra tenant of the service principal, for O(auth_mode=entra). Falls back to E(AZURE_TENANT_ID).
+    description:
+      - The Entra tenant of the service principal, for O(auth_mode=entra). Falls back to E(AZURE_TENANT_ID), then
+        E(AZURE_TENANT) (which an AWX Azure Resource Manager credential sets).
     type: str
   client_id:
     description: The service principal's application id, for O(auth_mode=entra). Falls back to E(AZURE_CLIENT_ID).
     type: str
   client_secret:
-    description: The service principal's secret, for O(auth_mode=entra). Falls back to E(AZURE_CLIENT_SECRET). Never logged.
+    description:
+      - The service principal's secret, for O(auth_mode=entra). Falls back to E(AZURE_CLIENT_SECRET), then
+        E(AZURE_SECRET) (which an AWX Azure Resource Manager credential sets). Never logged.
     type: str
   authority:
     description:
