@@ -11,7 +11,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CACHE_DIR)/collections
 PYTEST_ARGS ?=
 
-.PHONY: help deps collection-link lab-up lab-down lab-status demo test unit sanity lint integration molecule build
+.PHONY: help deps collection-link lab-up lab-down lab-status demo test unit sanity lint integration molecule build ee-context
 
 help:
 	@echo "make demo   - install what is missing, start the lab, show what runs where"
@@ -64,6 +64,16 @@ build: deps
 	  -p $(CACHE_DIR)/build/installed $(CACHE_DIR)/build/odoo_saas-platform-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(CACHE_DIR)/build/installed ansible-galaxy collection verify --offline \
 	  -p $(CACHE_DIR)/build/installed odoo_saas.platform
+
+# The execution environment's build context (awx/execution-environment.yml), with this checkout built into it.
+# Needs no container engine; build the image from it with `podman build` or `docker build`.
+EE_CONTEXT ?= $(CACHE_DIR)/ee-context
+ee-context: deps
+	@rm -rf awx/build $(CACHE_DIR)/build/ee && mkdir -p awx/build $(CACHE_DIR)/build/ee
+	ansible-galaxy collection build --force --output-path $(CACHE_DIR)/build/ee .
+	cp $(CACHE_DIR)/build/ee/odoo_saas-platform-*.tar.gz awx/build/odoo_saas-platform.tar.gz
+	ansible-builder create -f awx/execution-environment.yml -c $(EE_CONTEXT) --output-filename Containerfile
+	@echo "build the image with: podman build -t odoo-saas-ee:0.1.0 $(EE_CONTEXT)"
 
 test: deps unit sanity lint build integration molecule
 	@echo "make test: all stages passed"

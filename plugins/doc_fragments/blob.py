@@ -33,13 +33,17 @@ options:
         V(https://127.0.0.1:20000/odoolab). Defaults to C(https://<account_name>.blob.core.windows.net).
     type: str
   tenant_id:
-    description: The Entra tenant of the service principal, for O(auth_mode=entra). Falls back to E(AZURE_TENANT_ID).
+    description:
+      - The Entra tenant of the service principal, for O(auth_mode=entra). Falls back to E(AZURE_TENANT_ID), then
+        E(AZURE_TENANT) (which an AWX Azure Resource Manager credential sets).
     type: str
   client_id:
     description: The service principal's application id, for O(auth_mode=entra). Falls back to E(AZURE_CLIENT_ID).
     type: str
   client_secret:
-    description: The service principal's secret, for O(auth_mode=entra). Falls back to E(AZURE_CLIENT_SECRET). Never logged.
+    description:
+      - The service principal's secret, for O(auth_mode=entra). Falls back to E(AZURE_CLIENT_SECRET), then
+        E(AZURE_SECRET) (which an AWX Azure Resource Manager credential sets). Never logged.
     type: str
   authority:
     description:
@@ -53,6 +57,20 @@ options:
     description: Verify the Blob endpoint's certificate. Only for tests; O(ca_bundle) is the way to trust a private CA.
     type: bool
     default: true
+  blob_retries:
+    description:
+      - How many times one Blob request (a block, a commit, a listing) is retried after a connection error, a
+        timeout, or an HTTP 408 or 5xx answer, before the task fails. V(0) fails at the first error.
+      - A backup that still fails leaves no manifest, so it is never used, and a later prune removes it.
+    type: int
+    default: 3
+  blob_retry_backoff:
+    description:
+      - Seconds to wait before the first retry. Each next retry waits twice as long, within 20% jitter, so the
+        defaults wait about 12, 24 and 48 seconds, riding out a storage outage of about a minute and a half.
+      - Lower it where failing fast matters more than riding out an outage, for example in tests.
+    type: float
+    default: 12.0
 requirements:
   - azure-storage-blob >= 12.20
   - azure-identity >= 1.16 (for O(auth_mode=entra))

@@ -16,6 +16,7 @@ Keys and connection strings never appear in an error message or a result.
 from __future__ import annotations
 
 import base64
+import random
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -26,9 +27,10 @@ from ._common import InputError, OdooSaasError, ServiceError
 
 try:
     from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-    from azure.storage.blob import BlobServiceClient
+    from azure.storage.blob import BlobServiceClient, ExponentialRetry
 except ImportError:  # reported by BlobStore
     BlobServiceClient = None
+    ExponentialRetry = object
 
     class AzureError(Exception):
         """Stands in when azure-core is missing; never raised."""
@@ -53,13 +55,42 @@ def blob_argument_spec():
         "account_name": {"type": "str", "fallback": (env_fallback, ["AZURE_STORAGE_ACCOUNT"])},
         "account_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["AZURE_STORAGE_KEY"])},
         "account_url": {"type": "str"},
-        "tenant_id": {"type": "str", "fallback": (env_fallback, ["AZURE_TENANT_ID"])},
+        "tenant_id": {"type": "str", "fallback": (env_fallback, ["AZURE_TENANT_ID", "AZURE_TENANT"])},
         "client_id": {"type": "str", "fallback": (env_fallback, ["AZURE_CLIENT_ID"])},
-        "client_secret": {"type": "str", "no_log": True, "fallback": (env_fallback, ["AZURE_CLIENT_SECRET"])},
+        "client_secret": {"type": "str", "no_log": True,
+                          "fallback": (env_fallback, ["AZURE_CLIENT_SECRET", "AZURE_SECRET"])},
         "authority": {"type": "str", "fallback": (env_fallback, ["AZURE_AUTHORITY_HOST"])},
         "ca_bundle": {"type": "path"},
         "validate_certs": {"type": "bool", "default": True},
+        "blob_retries": {"type": "int", "default": 3},
+        "blob_retry_backoff": {"type": "float", "default": 12.0},
     }
+
+
+class DoublingRetry(ExponentialRetry):  # pylint: disable=too-few-public-methods
+    """The storage SDK's retry policy (what it retries, and how it rewinds a block's body), with a backoff that
+    scales as a whole: `backoff`, then twice that, then four times, each within +/-20% jitter.
+
+    The SDK's own curve adds 3**n seconds whatever the initial backoff; this one keeps its shape at any scale.
+    """
+
+    def __init__(self, retries, backoff):
+        super().__init__(initial_backoff=backoff, retry_total=retries, retry_connect=retries, retry_read=retries,
+                         retry_status=retries, random_jitter_range=0)
+
+    def get_backoff_time(self, settings):
+        # `count` is 1 before the first retry's sleep.
+        return self.initial_backoff * 2 ** max(settings["count"] - 1, 0) * random.uniform(0.8, 1.2)
+
+
+def check_retries(params):
+    """Refuses a retry setting the SDK would misread, before anything is written."""
+    if params.get("blob_retries", 3) < 0:
+        raise InputError(f"blob_retries={params['blob_retries']} is negative: use 0 to fail at the first error, "
+                         "or a small count such as 3.")
+    if params.get("blob_retry_backoff", 12.0) < 0:
+        raise InputError(f"blob_retry_backoff={params['blob_retry_backoff']} is negative: give the seconds to wait "
+                         "before the first retry, for example 12.")
 
 
 def check_container(name):
@@ -127,9 +158,11 @@ class BlobStore:
             raise OdooSaasError("the azure-storage-blob Python package is required on the controller: "
                                 "pip install 'azure-storage-blob>=12.20'")
         self.mode = auth_mode(params)
+        check_retries(params)
         self.container_name = container
         verify = params.get("ca_bundle") or params.get("validate_certs", True)
-        kwargs = {"connection_verify": verify, "connection_timeout": 20, "read_timeout": 120, "retry_total": 3}
+        retry = DoublingRetry(params.get("blob_retries", 3), params.get("blob_retry_backoff", 12.0))
+        kwargs = {"connection_verify": verify, "connection_timeout": 20, "read_timeout": 120, "retry_policy": retry}
         if self.mode == "connection_string":
             try:
                 service = BlobServiceClient.from_connection_string(params["connection_string"], **kwargs)

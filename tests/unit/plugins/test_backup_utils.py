@@ -11,7 +11,8 @@ from ansible_collections.odoo_saas.platform.plugins.module_utils._backup import 
     archive_version, check_restore_tool, gfs_keep, plan_prune)
 from ansible_collections.odoo_saas.platform.plugins.module_utils._backup_cron import (
     check_cron, check_time_zone, render)
-from ansible_collections.odoo_saas.platform.plugins.module_utils._blob import auth_mode, check_container
+from ansible_collections.odoo_saas.platform.plugins.module_utils._blob import (
+    DoublingRetry, auth_mode, blob_argument_spec, check_container, check_retries)
 from ansible_collections.odoo_saas.platform.plugins.module_utils._common import InputError
 
 UTC = datetime.timezone.utc
@@ -166,3 +167,25 @@ def test_nested_kubernetes_fragment_matches_the_top_level_one():
     top = yaml.safe_load(re.sub(r"O\((\w+)\)", r"O(kubernetes.\1)", ModuleDocFragment.DOCUMENTATION))["options"]
     nested = yaml.safe_load(ModuleDocFragment.NESTED)["options"]["kubernetes"]["suboptions"]
     assert nested == top and set(nested) == set(kube_argument_spec())
+
+
+def test_blob_retry_backoff_doubles_with_jitter_and_counts_every_kind_of_error():
+    spec = blob_argument_spec()
+    policy = DoublingRetry(spec["blob_retries"]["default"], spec["blob_retry_backoff"]["default"])
+    assert (policy.total_retries, policy.connect_retries, policy.read_retries, policy.status_retries) == (3, 3, 3, 3)
+    for count, base in ((1, 12.0), (2, 24.0), (3, 48.0)):
+        waits = [policy.get_backoff_time({"count": count}) for _ in range(200)]
+        assert all(0.8 * base <= w <= 1.2 * base for w in waits), (count, min(waits), max(waits))
+    fast = DoublingRetry(2, 0.2)
+    assert fast.total_retries == 2 and fast.get_backoff_time({"count": 2}) <= 0.48
+    assert DoublingRetry(0, 1.0).total_retries == 0
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"blob_retries": -1, "blob_retry_backoff": 1.0}, "blob_retries=-1 is negative"),
+    ({"blob_retries": 1, "blob_retry_backoff": -2.0}, "blob_retry_backoff=-2.0 is negative"),
+])
+def test_blob_retry_settings_are_checked(params, fragment):
+    with pytest.raises(InputError, match=re.escape(fragment)):
+        check_retries(params)
+    check_retries({"blob_retries": 0, "blob_retry_backoff": 0.0})
