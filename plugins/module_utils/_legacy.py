@@ -214,6 +214,8 @@ def gather(params):
             facts["tools"][name] = {"path": path, "version": text, "major": version[0], "minor": version[1]}
     if "disk" in wanted:
         facts["disk"] = {path: disk_free(path) for path in params.get("disk_paths") or []}
+    if "filestore_size" in wanted and filestore:
+        facts["filestore_size"] = filestore_size(filestore)
     needs_db = wanted & {"postgres", "odoo", "row_counts", "filestore"}
     if not needs_db:
         return facts

@@ -55,10 +55,11 @@ options:
   gather:
     description:
       - What to gather. C(postgres) (always gathered with any database fact), C(odoo), C(tools), C(disk),
-        C(row_counts) (exact, every table) and C(filestore) (sizes and checksums, reads every referenced file).
+        C(row_counts) (exact, every table), C(filestore_size) (files and bytes on disk, cheap) and C(filestore)
+        (sizes and checksums, reads every referenced file).
     type: list
     elements: str
-    choices: [odoo, postgres, tools, disk, row_counts, filestore]
+    choices: [odoo, postgres, tools, disk, row_counts, filestore, filestore_size]
     default: [odoo, postgres, tools]
   disk_paths:
     description: Paths whose file system's free space to report with C(disk). A path need not exist yet.
@@ -129,6 +130,10 @@ odoo_database:
       description: C(<schema>.<table>) to its exact row count.
       type: dict
       returned: with C(row_counts) and an existing database
+    filestore_size:
+      description: C(exists), C(files) and C(bytes) of the filestore folder.
+      type: dict
+      returned: with C(filestore_size)
     filestore:
       description: C(exists), C(files), C(bytes) on disk; C(referenced) files, how many are C(missing) or
         C(mismatched) (SHA-1 against C(checksum)), samples of both, and a C(digest) of every name and SHA-1.
@@ -160,7 +165,8 @@ def main():
             "filestore": {"type": "path"},
             "pg_bin_dir": {"type": "path"},
             "gather": {"type": "list", "elements": "str", "default": ["odoo", "postgres", "tools"],
-                       "choices": ["odoo", "postgres", "tools", "disk", "row_counts", "filestore"]},
+                       "choices": ["odoo", "postgres", "tools", "disk", "row_counts", "filestore",
+                                   "filestore_size"]},
             "disk_paths": {"type": "list", "elements": "path", "default": []},
         },
         required_one_of=[["odoo_conf", "db_name"]],
