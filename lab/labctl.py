@@ -29,6 +29,9 @@ def _summary(state):
         ("Redis", f"{state['redis']['host']}:{state['redis']['port']}", "user default, ACLs on"),
         ("Azurite Blob", state["blob"]["blob_endpoint"], f"account {state['blob']['account_name']}"),
         ("ARM + Entra emulator", state["arm"]["endpoint"], f"subscription {state['arm']['subscription_id']}"),
+        ("Legacy VM (ssh)", f"{state['legacy_vm']['ssh_user']}@{state['legacy_vm']['ssh_host']}:"
+                            f"{state['legacy_vm']['ssh_port']}", f"key {state['legacy_vm']['ssh_private_key']}"),
+        ("Legacy VM Odoo", state["legacy_vm"]["odoo_url"], f"odooctl {state['legacy_vm']['odooctl']}"),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [f"  {name:<{width}}  {where:<44}  {note}" for name, where, note in rows]
@@ -81,6 +84,7 @@ def main():
               f"rss {rss // 1024:>5} MiB  peak {peak // 1024:>5} MiB")
     print(f"memory: {sum(r[4] for r in rows) // 1024} MiB now; at most {sum(r[5] for r in rows) // 1024} MiB at peak "
           "(sum of each process's peak)")
+    print(f"  {'legacy-odoo':<24} {lab.legacy_odoo_status()} (the legacy VM's own service; a migration stops it)")
     print("versions: " + json.dumps(versions.as_table()))
     print("lab is " + ("up" if all_up else "NOT fully up"))
     return 0 if all_up else 3

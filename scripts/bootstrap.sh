@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 CACHE_DIR="${ODOO_SAAS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/odoo-saas-platform}"
 VENV="${ODOO_SAAS_VENV:-$CACHE_DIR/venv}"
 # libnss-myhostname resolves *.localhost to 127.0.0.1: the ARM emulator's PostgreSQL FQDNs are <server>.postgres.localhost.
-APT_PACKAGES=(postgresql postgresql-client redis-server redis-tools openssh-server rsync shellcheck libnss-myhostname)
+APT_PACKAGES=(postgresql postgresql-client redis-server redis-tools openssh-server openssh-client rsync shellcheck libnss-myhostname)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -15,7 +15,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from . import kube, versions
+from . import kube, legacy, versions
 from .build import Builder
 from .procs import LabError, ProcessTable, ensure_port_free, group_memory, port_open, wait_until
 
@@ -34,11 +34,13 @@ PORTS = {
     "traefik-web": 28080,
     "traefik-websecure": 28443,
     "traefik-api": 28081,
+    "legacy-vm": 22022,  # the legacy VM's sshd
+    "legacy-odoo": 28069,  # the legacy VM's Odoo (its own service, run by odooctl, not by the lab)
 }
 
 # The order services start in; lab-down stops them in reverse.
 ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "traefik",
-         "postgres-platform", "postgres-legacy", "redis", "azurite", "arm")
+         "postgres-platform", "postgres-legacy", "redis", "azurite", "arm", "legacy-vm")
 
 PG_BIN = f"/usr/lib/postgresql/{versions.POSTGRESQL}/bin"
 STORAGE_ACCOUNT = "odoolab"
@@ -471,6 +473,7 @@ class Lab:
             redis_info = self.start_redis()
             blob = self.start_azurite()
             arm = self.start_arm()
+            legacy_vm = self.legacy_vm().start(legacy)
         except LabError:
             if os.path.exists(state_file):
                 os.unlink(state_file)
@@ -494,12 +497,18 @@ class Lab:
             "redis": redis_info,
             "blob": blob,
             "arm": arm,
+            "legacy_vm": legacy_vm,
         }
         _write(state_file, json.dumps(state, indent=2, sort_keys=True))
         return state
 
+    def legacy_vm(self):
+        return legacy.LegacyVM(self, PORTS["legacy-vm"], PORTS["legacy-odoo"])
+
     def down(self, purge=False):
         stopped = []
+        if self.legacy_vm().stop_odoo():  # the VM's own service goes down with the VM
+            stopped.append("legacy-odoo")
         for name in reversed(ORDER):
             sig = signal.SIGINT if name.startswith("postgres") else signal.SIGTERM
             if self.procs.stop(name, stop_signal=sig):
@@ -524,6 +533,10 @@ class Lab:
             rows.append((name, record["pid"] if record else None, port,
                          bool(record) and (port is None or port_open(port)), rss, peak))
         return rows
+
+    def legacy_odoo_status(self):
+        """The legacy VM's Odoo is the VM's service, stopped by a migration: shown, not required."""
+        return "running" if self.legacy_vm().odoo_running() else "stopped"
 
     def leftovers(self):
         """Lab ports still listening and processes still running from the lab's state or cache folders."""

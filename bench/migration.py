@@ -1,0 +1,169 @@
+"""Benchmark: migrate a legacy Odoo VM with playbooks/migrate_legacy_vm.yml, against a bare
+`pg_dump -Fd -j2` + `pg_restore -j2` + `rsync` of the same data, in the same run, on the lab.
+
+A second legacy "VM" (another odoo.conf, Odoo stand-in and database `benchco` on the lab's legacy PostgreSQL,
+reached through the lab's legacy sshd) is seeded with pgbench data plus Odoo-shaped tables and a filestore of
+random (incompressible) files. The tenant `benchco` is added by a small extra inventory.
+
+    python bench/migration.py --pgbench-scale 70 --filestore-mib 1024
+
+Writes bench/results/migration-<scale>.json.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "lab"))
+
+from lablib import legacy  # noqa: E402  pylint: disable=wrong-import-position
+from lablib.services import Lab  # noqa: E402  pylint: disable=wrong-import-position
+
+import psycopg  # noqa: E402  pylint: disable=wrong-import-position
+
+TENANT = "benchco"
+ODOO_PORT = 28070
+
+
+def _pg(info, dbname="postgres"):
+    return psycopg.connect(host=info["host"], port=info["port"], user=info["user"], password=info["password"],
+                           dbname=dbname, autocommit=True)
+
+
+def _run(argv, env=None, **kwargs):
+    started = time.monotonic()
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, **kwargs)
+    if result.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed: {result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return time.monotonic() - started, result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pgbench-scale", type=int, default=70)
+    parser.add_argument("--rows", type=int, default=50, help="Odoo-shaped business rows, in units of 500 orders")
+    parser.add_argument("--filestore-mib", type=int, default=1024)
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+
+    lab = Lab()
+    with open(os.path.join(lab.state, "lab.json"), encoding="utf-8") as handle:
+        state = json.load(handle)
+    pg_legacy, pg_platform, vm = state["postgres"]["legacy"], state["postgres"]["platform"], state["legacy_vm"]
+    work = os.path.join(lab.state, "bench-migration")
+    root = os.path.join(work, "vm")
+    password = lab.secrets.get("bench-odoo-db")
+    conf, odooctl = legacy.write_vm_files(root, {
+        "db_host": pg_legacy["host"], "db_port": pg_legacy["port"], "db_user": "odoo_bench", "db_password": password,
+        "db_name": TENANT, "data_dir": f"{root}/var/lib/odoo", "addons_path": f"{root}/opt/odoo/odoo/addons",
+        "http_interface": "127.0.0.1", "http_port": ODOO_PORT, "logfile": f"{root}/var/log/odoo/odoo.log",
+        "pidfile": f"{root}/var/run/odoo/odoo.pid",
+    })
+    started = time.monotonic()
+    seed = legacy.seed_odoo_database(pg_legacy, TENANT, "odoo_bench", password, f"{root}/var/lib/odoo",
+                                     rows=args.rows, files=args.files, filestore_bytes=args.filestore_mib << 20,
+                                     pgbench_scale=args.pgbench_scale, pg_bin_dir=pg_legacy["bin_dir"])
+    print(f"seed: {seed} in {time.monotonic() - started:.1f}s", flush=True)
+    filestore = f"{root}/var/lib/odoo/filestore/{TENANT}"
+    with _pg(pg_legacy, TENANT) as conn:
+        db_bytes = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    fs_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _s, fs in os.walk(filestore) for f in fs)
+
+    # A clean target: no tenant database, filestore copy or record from an earlier run.
+    tenant_root = os.path.join(work, "filestores", TENANT)
+    record_dir = os.path.join(root, "var/lib/odoo-saas-migration")
+    shutil.rmtree(tenant_root, ignore_errors=True)
+    shutil.rmtree(record_dir, ignore_errors=True)
+    shutil.rmtree(os.path.join(work, "staging"), ignore_errors=True)
+    with _pg(pg_platform) as conn:
+        for name in (TENANT, "bench_baseline"):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'DROP ROLE IF EXISTS "{TENANT}"')
+    subprocess.run(["/usr/bin/python3", odooctl, "start"], check=True, capture_output=True)
+
+    # The baseline: the same dump, restore and copy, by hand, with nothing else.
+    base = tempfile.mkdtemp(prefix="bench-bare-", dir=work)
+    env = dict(os.environ, PGPASSWORD=password)
+    bin_dir = pg_legacy["bin_dir"]
+    t_dump, _ = _run([f"{bin_dir}/pg_dump", "-Fd", "-j", str(args.jobs), "-f", f"{base}/dump", "-h", pg_legacy["host"],
+                      "-p", str(pg_legacy["port"]), "-U", "odoo_bench", TENANT], env=env)
+    penv = dict(os.environ, PGPASSWORD=pg_platform["password"], PGHOST=pg_platform["host"],
+                PGPORT=str(pg_platform["port"]), PGUSER=pg_platform["user"])
+    with _pg(pg_platform) as conn:
+        conn.execute('CREATE DATABASE "bench_baseline"')
+    t_restore, _ = _run([f"{bin_dir}/pg_restore", "-j", str(args.jobs), "--no-owner", "--no-acl", "-d", "bench_baseline",
+                         f"{base}/dump"], env=penv)
+    t_rsync, _ = _run(["rsync", "-a", f"{filestore}/", f"{base}/filestore/"])
+    bare = t_dump + t_restore + t_rsync
+    print(f"bare: dump {t_dump:.1f}s restore {t_restore:.1f}s rsync {t_rsync:.1f}s = {bare:.1f}s", flush=True)
+    shutil.rmtree(base)
+    with _pg(pg_platform) as conn:
+        conn.execute('DROP DATABASE "bench_baseline" WITH (FORCE)')
+
+    # Ours: the playbook, with the bench VM and tenant in an extra inventory.
+    inventory = os.path.join(work, "inventory.yml")
+    with open(inventory, "w", encoding="utf-8") as handle:
+        json.dump({"all": {"children": {
+            "legacy_vms": {"hosts": {"legacy-benchco": {
+                "legacy_tenant": TENANT, "legacy_odoo_conf": conf,
+                "legacy_odoo_start_command": f"{odooctl} start", "legacy_odoo_stop_command": f"{odooctl} stop",
+                "legacy_odoo_status_command": f"{odooctl} status",
+                "legacy_migration_pg_bin_dir": bin_dir, "legacy_migration_controller_pg_bin_dir": bin_dir,
+                "legacy_migration_target_postgres": "{{ odoo_saas_postgres_admin }}",
+                "legacy_migration_filestore_root": tenant_root,
+                "legacy_migration_staging_dir": os.path.join(work, "staging"),
+                "legacy_migration_vm_workdir": os.path.join(root, "var/tmp/odoo-saas-migration"),
+                "legacy_migration_record_dir": record_dir, "legacy_migration_jobs": args.jobs}}},
+            "tenants": {"children": {"migrated_tenants": {"hosts": {TENANT: {
+                "tenant_environment": "env-shared", "tenant_odoo_version": "16.0",
+                "tenant_hosts": [f"{TENANT}.odoo.lab.test"], "tenant_init_database": False}}}}},
+        }}}, handle)
+    collections = tempfile.mkdtemp(prefix="bench-coll-")
+    os.makedirs(os.path.join(collections, "ansible_collections", "odoo_saas"))
+    os.symlink(REPO, os.path.join(collections, "ansible_collections", "odoo_saas", "platform"))
+    bin_venv = os.path.dirname(os.path.abspath(sys.executable))
+    aenv = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, PATH=bin_venv + ":" + os.environ["PATH"])
+    t_ours, result = _run([os.path.join(bin_venv, "ansible-playbook"), "-i", os.path.join(REPO, "inventories/lab"),
+                           "-i", inventory, os.path.join(REPO, "playbooks/migrate_legacy_vm.yml"),
+                           "-e", "migration_vm=legacy-benchco"], env=aenv)
+    with open(os.path.join(record_dir, f"{TENANT}.json"), encoding="utf-8") as handle:
+        record = json.load(handle)
+    print(f"ours: {t_ours:.1f}s, downtime {record['downtime_seconds']}s, steps {record['steps']}", flush=True)
+    shutil.rmtree(collections)
+
+    ours_move = sum(record["steps"][s] for s in ("dump", "pull", "restore"))
+    results = {
+        "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "jobs": args.jobs,
+        "pgbench_scale": args.pgbench_scale, "database_bytes": db_bytes, "filestore_bytes": fs_bytes,
+        "filestore_files": args.files,
+        "bare": {"dump": round(t_dump, 2), "restore": round(t_restore, 2), "rsync": round(t_rsync, 2),
+                 "total": round(bare, 2)},
+        "ours": {"total": round(t_ours, 2), "steps": record["steps"], "downtime": record["downtime_seconds"]},
+        "throughput_ratio": round(bare / t_ours, 3),
+        "throughput_ratio_data_steps": round(bare / (ours_move + record["steps"]["presync"]
+                                                     + record["steps"]["delta_sync"]), 3),
+        "downtime_budget": round(t_dump + t_restore + 30, 2),
+        "downtime_within_budget": record["downtime_seconds"] <= t_dump + t_restore + 30,
+    }
+    os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)
+    out = os.path.join(REPO, "bench", "results", f"migration-{args.pgbench_scale}.json")
+    with open(out, "w", encoding="utf-8") as handle:
+        json.dump(results, handle, indent=2)
+    print(json.dumps(results, indent=2))
+
+    # Leave the lab as small as it was: the bench tenant's objects stay (a no-op next time), its data goes.
+    subprocess.run(["/usr/bin/python3", odooctl, "stop"], check=False, capture_output=True)
+    shutil.rmtree(tenant_root, ignore_errors=True)
+    shutil.rmtree(os.path.join(work, "staging"), ignore_errors=True)
+    shutil.rmtree(os.path.join(root, "var/tmp"), ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# Copyright: odoo_saas.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Facts about an Odoo database and its filestore, for a migration off a legacy VM.
+
+This runs on the legacy VM as well as on the controller, so it uses the standard library only and
+talks to PostgreSQL through `psql` (a VM rarely has psycopg). The password goes to psql in its
+environment, never in argv, and is never returned.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+
+from ._common import InputError, ServiceError
+
+# The odoo.conf options a migration needs, and may return (never db_password nor admin_passwd).
+CONF_KEYS = ("db_host", "db_port", "db_user", "db_name", "data_dir", "addons_path", "dbfilter", "http_port")
+SEP = "\x1f"
+
+
+def read_odoo_conf(path):
+    """The [options] of an odoo.conf as a dict. db_name and data_dir are required for a migration."""
+    if not os.path.isfile(path):
+        raise InputError(f"odoo_conf={path!r} does not exist on this host: give the path of the legacy Odoo's "
+                         "configuration file (for example /etc/odoo/odoo.conf).")
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"odoo_conf={path!r} cannot be read as an odoo.conf: {exc}") from exc
+    if not parser.has_section("options"):
+        raise InputError(f"odoo_conf={path!r} has no [options] section; it is not an odoo.conf.")
+    options = dict(parser.items("options"))
+    for key in ("db_name", "data_dir"):
+        if not options.get(key) or options[key] == "False":
+            raise InputError(f"odoo_conf={path!r} does not set {key}; a migration needs one database and its "
+                             f"data_dir. Set {key} in the file, or pass the db_name/filestore options.")
+    return options
+
+
+def tool(name, bin_dir):
+    """(path, version text, (major, minor)) of a PostgreSQL client tool from bin_dir or the PATH."""
+    path = os.path.join(bin_dir, name) if bin_dir else shutil.which(name)
+    if not path or not os.path.exists(path):
+        raise InputError(f"{name} was not found {'in ' + bin_dir if bin_dir else 'on the PATH'} on this host. "
+                         "Install the PostgreSQL client or set pg_bin_dir.")
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    match = re.search(r"\) (\d+)(?:\.(\d+))?", out) or re.search(r"(\d+)(?:\.(\d+))?", out)
+    version = (int(match.group(1)), int(match.group(2) or 0)) if match else (0, 0)
+    return path, out, version
+
+
+class Psql:
+    """One database, queried through psql; rows come back as lists of strings."""
+
+    def __init__(self, bin_dir, host, port, user, password, dbname, sslmode=None, timeout=10):
+        self.path = tool("psql", bin_dir)[0]
+        self.dbname = dbname
+        self.argv = [self.path, "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1", "-h", str(host),
+                     "-p", str(port), "-U", str(user)]
+        self.env = dict(os.environ, PGCONNECT_TIMEOUT=str(timeout), PGAPPNAME="odoo_saas.legacy_odoo_facts")
+        self.env.pop("PGPASSFILE", None)
+        if password:
+            self.env["PGPASSWORD"] = password
+        if sslmode:
+            self.env["PGSSLMODE"] = sslmode
+
+    def query(self, sql, dbname=None):
+        result = subprocess.run(self.argv + ["-d", dbname or self.dbname, "-c", sql], capture_output=True,
+                                text=True, env=self.env, check=False)
+        if result.returncode != 0:
+            raise ServiceError(f"psql on database {dbname or self.dbname!r} failed: {result.stderr.strip()}")
+        return [line.split(SEP) for line in result.stdout.splitlines() if line]
+
+
+def _literal(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(text):
+    return '"' + text.replace('"', '""') + '"'
+
+
+def postgres_facts(psql):
+    exists = psql.query(f"SELECT 1 FROM pg_database WHERE datname = {_literal(psql.dbname)}", dbname="postgres")
+    version_num = int(psql.query("SHOW server_version_num", dbname="postgres")[0][0])
+    facts = {"database": psql.dbname, "exists": bool(exists), "server_version_num": version_num,
+             "server_major": version_num // 10000}
+    if exists:
+        facts["size_bytes"] = int(psql.query("SELECT pg_database_size(current_database())")[0][0])
+        facts["extensions"] = dict(psql.query("SELECT extname, extversion FROM pg_extension ORDER BY 1"))
+        facts["owner"] = psql.query("SELECT pg_get_userbyid(datdba) FROM pg_database "
+                                    "WHERE datname = current_database()")[0][0]
+        facts["tables"] = int(psql.query("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                                         "c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN "
+                                         "('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'")[0][0])
+    return facts
+
+
+def odoo_facts(psql):
+    """The Odoo version from the base module, the installed modules, the database uuid."""
+    if not psql.query("SELECT 1 FROM pg_class WHERE relname = 'ir_module_module' AND relkind = 'r'"):
+        raise InputError(f"database {psql.dbname!r} has no ir_module_module table: it is not an Odoo database.")
+    base = psql.query("SELECT state, coalesce(latest_version, '') FROM ir_module_module WHERE name = 'base'")
+    if not base or base[0][0] != "installed":
+        raise InputError(f"database {psql.dbname!r} has no installed base module: it is not an initialised Odoo "
+                         "database.")
+    latest = base[0][1]
+    match = re.match(r"^(\d+\.\d+)", latest)
+    modules = [row[0] for row in psql.query("SELECT name FROM ir_module_module WHERE state = 'installed' "
+                                            "ORDER BY name")]
+    uuid = psql.query("SELECT value FROM ir_config_parameter WHERE key = 'database.uuid'")
+    return {"version": match.group(1) if match else None, "base_version": latest, "installed_modules": modules,
+            "database_uuid": uuid[0][0] if uuid else None}
+
+
+def row_counts(psql):
+    """Exact row counts of every table, in one statement (one snapshot)."""
+    tables = psql.query("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN "
+                        "('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' ORDER BY 1, 2")
+    if not tables:
+        return {}
+    parts = [f"SELECT {_literal(schema + '.' + name)}, count(*) FROM {_ident(schema)}.{_ident(name)}"
+             for schema, name in tables]
+    return {name: int(count) for name, count in psql.query(" UNION ALL ".join(parts))}
+
+
+def filestore_check(psql, filestore, sample=20):
+    """The SHA-1 of every file ir_attachment references, against its checksum column."""
+    rows = psql.query("SELECT DISTINCT store_fname, coalesce(checksum, '') FROM ir_attachment "
+                      "WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
+    missing, mismatched = [], []
+    digest = hashlib.sha1()
+    total = 0
+    for store_fname, checksum in rows:
+        path = os.path.join(filestore, store_fname)
+        if os.path.isabs(store_fname) or ".." in store_fname.split("/"):
+            mismatched.append(store_fname)
+            continue
+        sha1 = hashlib.sha1()
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                    sha1.update(block)
+                    total += len(block)
+        except OSError:
+            missing.append(store_fname)
+            continue
+        if checksum and sha1.hexdigest() != checksum:
+            mismatched.append(store_fname)
+        digest.update(f"{store_fname}:{sha1.hexdigest()}\n".encode())
+    return {"path": filestore, "referenced": len(rows), "checked_bytes": total, "missing": len(missing),
+            "mismatched": len(mismatched), "missing_sample": missing[:sample],
+            "mismatched_sample": mismatched[:sample], "digest": digest.hexdigest()}
+
+
+def filestore_size(filestore):
+    files = size = 0
+    for folder, _dirs, names in os.walk(filestore):
+        for name in names:
+            try:
+                size += os.lstat(os.path.join(folder, name)).st_size
+                files += 1
+            except OSError:
+                continue
+    return {"path": filestore, "exists": os.path.isdir(filestore), "files": files, "bytes": size}
+
+
+def disk_free(path):
+    """Free bytes on the file system that holds `path`, or would hold it once created."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    stat = os.statvfs(probe)
+    return {"path": path, "free_bytes": stat.f_bavail * stat.f_frsize, "checked": probe}
+
+
+def gather(params):
+    """All the facts asked for in params['gather'], as one dict."""
+    conf = {}
+    if params.get("odoo_conf"):
+        conf = read_odoo_conf(params["odoo_conf"])
+    connection = {key: params.get(key) or conf.get(key) for key in ("db_host", "db_port", "db_user", "db_name")}
+    password = params.get("db_password") or conf.get("db_password")
+    if password == "False":
+        password = None
+    connection["db_host"] = connection["db_host"] if connection["db_host"] not in (None, "False") else "localhost"
+    connection["db_port"] = int(connection["db_port"]) if connection["db_port"] not in (None, "False") else 5432
+    if not connection["db_name"]:
+        raise InputError("db_name is missing: give odoo_conf (a file that sets db_name) or db_name.")
+    if not connection["db_user"] or connection["db_user"] == "False":
+        raise InputError("db_user is missing: give odoo_conf (a file that sets db_user) or db_user.")
+    filestore = params.get("filestore")
+    if not filestore and conf.get("data_dir"):
+        filestore = os.path.join(conf["data_dir"], "filestore", connection["db_name"])
+    wanted = set(params["gather"])
+    facts = {"conf": {key: conf[key] for key in CONF_KEYS if key in conf}, "filestore_path": filestore,
+             "connection": {"host": connection["db_host"], "port": connection["db_port"],
+                            "user": connection["db_user"], "database": connection["db_name"]}}
+    if "tools" in wanted:
+        facts["tools"] = {}
+        for name in ("pg_dump", "pg_restore", "psql"):
+            path, text, version = tool(name, params.get("pg_bin_dir"))
+            facts["tools"][name] = {"path": path, "version": text, "major": version[0], "minor": version[1]}
+    if "disk" in wanted:
+        facts["disk"] = {path: disk_free(path) for path in params.get("disk_paths") or []}
+    if "filestore_size" in wanted and filestore:
+        facts["filestore_size"] = filestore_size(filestore)
+    needs_db = wanted & {"postgres", "odoo", "row_counts", "filestore"}
+    if not needs_db:
+        return facts
+    psql = Psql(params.get("pg_bin_dir"), connection["db_host"], connection["db_port"], connection["db_user"],
+                password, connection["db_name"], params.get("sslmode"))
+    facts["postgres"] = postgres_facts(psql)
+    if not facts["postgres"]["exists"]:
+        return facts
+    if "odoo" in wanted:
+        facts["odoo"] = odoo_facts(psql)
+    if "row_counts" in wanted:
+        facts["row_counts"] = row_counts(psql)
+    if "filestore" in wanted:
+        if not filestore:
+            raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")
+        facts["filestore"] = filestore_size(filestore)
+        facts["filestore"].update(filestore_check(psql, filestore))
+    return facts

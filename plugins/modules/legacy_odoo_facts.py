@@ -1,0 +1,179 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: odoo_saas.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: legacy_odoo_facts
+short_description: Facts about an Odoo database and its filestore, on a legacy VM or after a migration
+version_added: 0.1.0
+description:
+  - Reads a legacy Odoo's C(odoo.conf) and its database to learn what a migration needs, in RV(odoo_database):
+    the database and its owner, the Odoo version (from the C(base) module's C(latest_version)), the installed
+    modules, the PostgreSQL server version and extensions, the client tools' versions, the free disk space.
+  - Counts the rows of every table in one statement (one snapshot), and checks the SHA-1 of every filestore file
+    that C(ir_attachment) references against its C(checksum) column, for the verification of a migration. Run on
+    the target with O(db_host), O(db_name) and O(filestore), it gives the same facts for the copy.
+  - Runs on the VM with the standard library only; it calls C(psql), so it needs no PostgreSQL driver there.
+  - Reads only; it never changes anything. The database password (from C(odoo.conf) or O(db_password)) reaches
+    C(psql) in its environment, and is never returned.
+author: odoo_saas.platform maintainers (@odoo-saas)
+options:
+  odoo_conf:
+    description:
+      - Path of the Odoo configuration file on the host the module runs on. Supplies C(db_host), C(db_port),
+        C(db_user), C(db_password), C(db_name) and C(data_dir) unless the options below are given.
+    type: path
+  db_host:
+    description: The PostgreSQL host. Defaults to C(db_host) of O(odoo_conf), else C(localhost).
+    type: str
+  db_port:
+    description: The PostgreSQL port. Defaults to C(db_port) of O(odoo_conf), else 5432.
+    type: int
+  db_user:
+    description: The role to connect as. Defaults to C(db_user) of O(odoo_conf).
+    type: str
+  db_password:
+    description: The role's password. Defaults to C(db_password) of O(odoo_conf). Never logged nor returned.
+    type: str
+  db_name:
+    description: The Odoo database. Defaults to C(db_name) of O(odoo_conf).
+    type: str
+  sslmode:
+    description: libpq's C(sslmode), for example C(verify-full) against Azure.
+    type: str
+  filestore:
+    description:
+      - The database's filestore folder (the one holding the C(<2 hex>/<sha1>) files).
+        Defaults to C(<data_dir>/filestore/<db_name>) from O(odoo_conf).
+    type: path
+  pg_bin_dir:
+    description: Folder of C(psql), C(pg_dump) and C(pg_restore). Defaults to the PATH.
+    type: path
+  gather:
+    description:
+      - What to gather. C(postgres) (always gathered with any database fact), C(odoo), C(tools), C(disk),
+        C(row_counts) (exact, every table), C(filestore_size) (files and bytes on disk, cheap) and C(filestore)
+        (sizes and checksums, reads every referenced file).
+    type: list
+    elements: str
+    choices: [odoo, postgres, tools, disk, row_counts, filestore, filestore_size]
+    default: [odoo, postgres, tools]
+  disk_paths:
+    description: Paths whose file system's free space to report with C(disk). A path need not exist yet.
+    type: list
+    elements: path
+    default: []
+notes:
+  - Supports check mode; it reads only.
+"""
+
+EXAMPLES = r"""
+- name: Learn what the legacy VM runs
+  odoo_saas.platform.legacy_odoo_facts:
+    odoo_conf: /etc/odoo/odoo.conf
+    gather: [odoo, postgres, tools, disk]
+    disk_paths: [/var/tmp/odoo-saas-migration]
+  register: legacy
+
+- name: Count the rows and check the filestore of the migrated copy
+  odoo_saas.platform.legacy_odoo_facts:
+    db_host: pg-odoo-shared.postgres.database.azure.com
+    db_user: odooadmin
+    db_password: "{{ pg_admin_password }}"
+    db_name: hooli
+    sslmode: verify-full
+    filestore: /mnt/odoo-hooli/filestore/hooli
+    gather: [row_counts, filestore]
+  register: target
+"""
+
+RETURN = r"""
+odoo_database:
+  description: The facts gathered.
+  returned: always
+  type: dict
+  contains:
+    conf:
+      description: The non-secret options of O(odoo_conf) (C(db_host), C(db_port), C(db_user), C(db_name), C(data_dir),
+        C(addons_path), C(dbfilter), C(http_port)).
+      type: dict
+      returned: with O(odoo_conf)
+    connection:
+      description: Where the facts were read (host, port, user, database).
+      type: dict
+      returned: always
+    filestore_path:
+      description: The filestore folder.
+      type: str
+      returned: always
+    tools:
+      description: The C(pg_dump), C(pg_restore) and C(psql) found, each with C(path), C(version), C(major), C(minor).
+      type: dict
+      returned: with C(tools)
+    disk:
+      description: For each of O(disk_paths), C(free_bytes) on its file system.
+      type: dict
+      returned: with C(disk)
+    postgres:
+      description: C(exists), C(server_version_num), C(server_major), and for an existing database C(size_bytes),
+        C(owner), C(tables) and C(extensions) (name to version).
+      type: dict
+      returned: with a database fact
+    odoo:
+      description: C(version) (for example C(16.0)), C(base_version), C(installed_modules), C(database_uuid).
+      type: dict
+      returned: with C(odoo) and an existing database
+    row_counts:
+      description: C(<schema>.<table>) to its exact row count.
+      type: dict
+      returned: with C(row_counts) and an existing database
+    filestore_size:
+      description: C(exists), C(files) and C(bytes) of the filestore folder.
+      type: dict
+      returned: with C(filestore_size)
+    filestore:
+      description: C(exists), C(files), C(bytes) on disk; C(referenced) files, how many are C(missing) or
+        C(mismatched) (SHA-1 against C(checksum)), samples of both, and a C(digest) of every name and SHA-1.
+      type: dict
+      returned: with C(filestore) and an existing database
+  sample:
+    connection: {host: 127.0.0.1, port: 5432, user: odoo, database: hooli}
+    odoo: {version: "16.0", base_version: 16.0.1.3, database_uuid: 0f7c3b9e-3c55-4a4b-9d4c-4c1f0b0f1f11}
+    postgres: {exists: true, server_major: 15, size_bytes: 10985623, extensions: {plpgsql: "1.0", pg_trgm: "1.6"}}
+    filestore: {referenced: 24, missing: 0, mismatched: 0, files: 24, bytes: 2097152}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.odoo_saas.platform.plugins.module_utils._common import run_module
+from ansible_collections.odoo_saas.platform.plugins.module_utils._legacy import gather
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "odoo_conf": {"type": "path"},
+            "db_host": {"type": "str"},
+            "db_port": {"type": "int"},
+            "db_user": {"type": "str"},
+            "db_password": {"type": "str", "no_log": True},
+            "db_name": {"type": "str"},
+            "sslmode": {"type": "str"},
+            "filestore": {"type": "path"},
+            "pg_bin_dir": {"type": "path"},
+            "gather": {"type": "list", "elements": "str", "default": ["odoo", "postgres", "tools"],
+                       "choices": ["odoo", "postgres", "tools", "disk", "row_counts", "filestore",
+                                   "filestore_size"]},
+            "disk_paths": {"type": "list", "elements": "path", "default": []},
+        },
+        required_one_of=[["odoo_conf", "db_name"]],
+        supports_check_mode=True,
+    )
+    run_module(module, lambda: {"changed": False, "odoo_database": gather(module.params)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""The legacy_migration role through playbooks/migrate_legacy_vm.yml on the lab: refusals before any change, a
+migration that fails halfway and is re-run, rollback, and a migration again after it. State is read back from
+PostgreSQL, the API server, Traefik and the VM. The tests run in order, on the lab's one legacy VM."""
+
+import json
+import os
+import subprocess
+import urllib.request
+
+import psycopg
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+VENV_BIN = os.path.dirname(os.path.abspath(os.sys.executable))
+pytestmark = pytest.mark.serial  # one legacy VM: these tests own it while they run
+
+
+def _playbook(playbook, extra=None, collections=None):
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", PATH=VENV_BIN + ":" + os.environ["PATH"])
+    if collections:
+        env["ANSIBLE_COLLECTIONS_PATH"] = collections
+    argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", os.path.join(REPO, "inventories/lab"),
+            os.path.join(REPO, playbook)]
+    if extra:
+        argv += ["-e", json.dumps(extra)]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def collections(tmp_path_factory):
+    path = tmp_path_factory.mktemp("collections")
+    os.makedirs(path / "ansible_collections" / "odoo_saas")
+    os.symlink(REPO, path / "ansible_collections" / "odoo_saas" / "platform")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def run(collections):
+    return lambda extra=None, playbook="playbooks/migrate_legacy_vm.yml": _playbook(playbook, extra, collections)
+
+
+def _recap(result):
+    lines = [line for line in result.stdout.splitlines() if line.startswith(("hooli ", "legacy-hooli "))]
+    return {line.split()[0]: dict(part.split("=") for part in line.split()[2:]) for line in lines}
+
+
+def _odoo_status(lab):
+    return subprocess.run(["/usr/bin/python3", lab["legacy_vm"]["odooctl"], "status"], capture_output=True,
+                          check=False).returncode
+
+
+def _record(lab):
+    path = os.path.join(lab["legacy_vm"]["root"], "var/lib/odoo-saas-migration/hooli.json")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _routers(lab):
+    with urllib.request.urlopen(lab["traefik"]["api"] + "/api/http/routers?per_page=1000", timeout=5) as response:
+        return [r for r in json.load(response) if "hooli.odoo.lab.test" in r.get("rule", "")]
+
+
+def _counts(pg, dbname="hooli"):
+    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
+                         dbname=dbname) as conn:
+        tables = conn.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+        return {t: conn.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0] for s, t in tables}
+
+
+def _target_exists(lab):
+    pg = lab["postgres"]["platform"]
+    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
+                         dbname="postgres", autocommit=True) as conn:
+        return bool(conn.execute("SELECT 1 FROM pg_database WHERE datname = 'hooli'").fetchone())
+
+
+def test_prepare_puts_hooli_back_before_its_migration(run, lab):
+    result = run(playbook="molecule/migration/prepare.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert _odoo_status(lab) == 0 and not _target_exists(lab) and _record(lab) is None and not _routers(lab)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"legacy_migration_images": {"17.0": "odoo:17.0"}}, "runs Odoo 16.0 (base 16.0.1.3), which has no tenant image"),
+    ({"legacy_migration_allowed_extensions": ["plpgsql"]},
+     "uses extensions that the target does not allow: pg_trgm, unaccent"),
+    ({"legacy_migration_disk_margin": 1.0e9}, "disk space is short"),
+    ({"legacy_migration_target_postgres": {"host": "127.0.0.1", "user": "postgres"}},
+     "missing required arguments: password"),
+    ({"migration_action": "delete"}, "value of migration_action must be one of: migrate, rollback"),
+])
+def test_preflight_refuses_before_any_change(run, lab, extra, message):
+    result = run(extra)
+    assert result.returncode != 0
+    assert message in result.stdout.replace("\n", " ").replace("  ", " ") or message in result.stdout, \
+        result.stdout[-3000:]
+    assert _odoo_status(lab) == 0 and not _target_exists(lab) and _record(lab) is None
+
+
+def test_preflight_refuses_a_pg_dump_older_than_the_server(run, lab, tmp_path):
+    real = lab["legacy_vm"]["pg_bin_dir"]
+    for tool in ("psql", "pg_restore"):
+        os.symlink(os.path.join(real, tool), tmp_path / tool)
+    (tmp_path / "pg_dump").write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 14.10'\n")
+    os.chmod(tmp_path / "pg_dump", 0o755)
+    result = run({"legacy_migration_pg_bin_dir": str(tmp_path)})
+    assert result.returncode != 0
+    assert "is older than the legacy server (PostgreSQL 15): it cannot dump it" in result.stdout
+    assert _odoo_status(lab) == 0 and not _target_exists(lab)
+
+
+def test_preflight_refuses_a_target_database_that_is_not_ours(run, lab):
+    pg = lab["postgres"]["platform"]
+    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute("CREATE DATABASE hooli")
+        try:
+            result = run()
+        finally:
+            conn.execute("DROP DATABASE hooli")
+    assert result.returncode != 0
+    assert "already exists" in result.stdout and "Refusing to overwrite it" in result.stdout
+    assert _odoo_status(lab) == 0 and _record(lab) is None
+
+
+def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run, lab, tmp_path):
+    real = lab["postgres"]["platform"]["bin_dir"]
+    for tool in ("psql", "pg_dump"):
+        os.symlink(os.path.join(real, tool), tmp_path / tool)
+    (tmp_path / "pg_restore").write_text(
+        f'#!/bin/sh\ncase " $* " in *" --version "*|*" -l "*) exec {real}/pg_restore "$@";; esac\n'
+        'echo "pg_restore: error: injected failure: connection lost" >&2\nexit 1\n')
+    os.chmod(tmp_path / "pg_restore", 0o755)
+    failed = run({"legacy_migration_controller_pg_bin_dir": str(tmp_path)})
+    assert failed.returncode != 0 and "injected failure" in failed.stdout
+    # Frozen, nothing restored, not onboarded, no route: no copy serves but the one that can (after a rollback).
+    assert _odoo_status(lab) == 3 and _record(lab)["phase"] == "frozen" and not _routers(lab)
+    assert _counts(lab["postgres"]["platform"]) == {}
+
+    rerun = run()
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    record = _record(lab)
+    assert record["phase"] == "complete" and record["attempts"] == 2 and record["downtime_seconds"] > 0
+    assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
+    assert _odoo_status(lab) == 3
+    assert [r["status"] for r in _routers(lab)] and {r["status"] for r in _routers(lab)} == {"enabled"}
+
+    again = run()
+    assert again.returncode == 0 and _recap(again)["legacy-hooli"]["changed"] == "0"
+    assert _recap(again)["hooli"]["changed"] == "0"
+
+
+def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubectl):
+    conf = lab["legacy_vm"]["odoo_conf"]
+    files_before = sorted(os.listdir(lab["legacy_vm"]["filestore"]))
+    result = run({"migration_action": "rollback"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert _odoo_status(lab) == 0
+    with urllib.request.urlopen(lab["legacy_vm"]["odoo_url"] + "/web/health", timeout=5) as response:
+        assert response.status == 200
+    assert not _routers(lab)
+    routes = json.loads(kubectl("-n", "odoo-hooli", "get", "ingressroutes.traefik.io", "-o", "json").stdout)
+    assert routes["items"] == []
+    assert _record(lab)["phase"] == "rolled_back" and os.path.exists(conf)
+    assert sorted(os.listdir(lab["legacy_vm"]["filestore"])) == files_before  # nothing deleted on the VM
+    assert _recap(run({"migration_action": "rollback"}))["legacy-hooli"]["changed"] == "0"
+
+
+def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab):
+    pg = lab["postgres"]["legacy"]
+    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
+                         dbname="hooli", autocommit=True) as conn:  # the legacy Odoo kept working meanwhile
+        conn.execute("INSERT INTO res_partner (name, company_id) VALUES ('After the rollback', 1)")
+    result = run()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert _record(lab)["phase"] == "complete" and _odoo_status(lab) == 3
+    assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
+    assert {r["status"] for r in _routers(lab)} == {"enabled"}
