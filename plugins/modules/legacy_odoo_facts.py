@@ -10,7 +10,7 @@ module: legacy_odoo_facts
 short_description: Facts about an Odoo database and its filestore, on a legacy VM or after a migration
 version_added: 0.1.0
 description:
-  - Reads a legacy Odoo's C(odoo.conf) and its database to learn what a migration needs, in RV(odoo_database):
+  - Reads a legacy Odoo's C(odoo.conf) and its database to learn what a migration needs (returned in RV(odoo_database)) -
     the database and its owner, the Odoo version (from the C(base) module's C(latest_version)), the installed
     modules, the PostgreSQL server version and extensions, the client tools' versions, the free disk space.
   - Counts the rows of every table in one statement (one snapshot), and checks the SHA-1 of every filestore file
