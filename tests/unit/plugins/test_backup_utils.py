@@ -174,7 +174,7 @@ def test_blob_retry_backoff_doubles_with_jitter_and_counts_every_kind_of_error()
     policy = DoublingRetry(spec["blob_retries"]["default"], spec["blob_retry_backoff"]["default"])
     assert (policy.total_retries, policy.connect_retries, policy.read_retries, policy.status_retries) == (3, 3, 3, 3)
     for count, base in ((1, 12.0), (2, 24.0), (3, 48.0)):
-        waits = [policy.get_backoff_time({"count": count}) for _ in range(200)]
+        waits = [policy.get_backoff_time({"count": count}) for _attempt in range(200)]
         assert all(0.8 * base <= w <= 1.2 * base for w in waits), (count, min(waits), max(waits))
     fast = DoublingRetry(2, 0.2)
     assert fast.total_retries == 2 and fast.get_backoff_time({"count": 2}) <= 0.48
