@@ -93,13 +93,13 @@ def main():
     env = dict(os.environ, PGPASSWORD=password)
     bin_dir = pg_legacy["bin_dir"]
     t_dump, _out = _run([f"{bin_dir}/pg_dump", "-Fd", "-j", str(args.jobs), "-f", f"{base}/dump", "-h", pg_legacy["host"],
-                      "-p", str(pg_legacy["port"]), "-U", "odoo_bench", TENANT], env=env)
+                          "-p", str(pg_legacy["port"]), "-U", "odoo_bench", TENANT], env=env)
     penv = dict(os.environ, PGPASSWORD=pg_platform["password"], PGHOST=pg_platform["host"],
                 PGPORT=str(pg_platform["port"]), PGUSER=pg_platform["user"])
     with _pg(pg_platform) as conn:
         conn.execute('CREATE DATABASE "bench_baseline"')
     t_restore, _out = _run([f"{bin_dir}/pg_restore", "-j", str(args.jobs), "--no-owner", "--no-acl", "-d", "bench_baseline",
-                         f"{base}/dump"], env=penv)
+                            f"{base}/dump"], env=penv)
     t_rsync, _out = _run(["rsync", "-a", f"{filestore}/", f"{base}/filestore/"])
     bare = t_dump + t_restore + t_rsync
     print(f"bare: dump {t_dump:.1f}s restore {t_restore:.1f}s rsync {t_rsync:.1f}s = {bare:.1f}s", flush=True)
