@@ -93,7 +93,7 @@ def main():
     env = dict(os.environ, PGPASSWORD=password)
     bin_dir = pg_legacy["bin_dir"]
     t_dump, _out = _run([f"{bin_dir}/pg_dump", "-Fd", "-j", str(args.jobs), "-f", f"{base}/dump", "-h", pg_legacy["host"],
-                          "-p", str(pg_legacy["port"]), "-U", "odoo_bench", TENANT], env=env)
+                         "-p", str(pg_legacy["port"]), "-U", "odoo_bench", TENANT], env=env)
     penv = dict(os.environ, PGPASSWORD=pg_platform["password"], PGHOST=pg_platform["host"],
                 PGPORT=str(pg_platform["port"]), PGUSER=pg_platform["user"])
     with _pg(pg_platform) as conn:
