@@ -16,6 +16,7 @@ The resource logic lives beside this file, in _azure_aks.py and _azure_pg.py.
 
 from __future__ import annotations
 
+import importlib
 import random
 import re
 import time
@@ -168,37 +169,38 @@ class Session:
             self._credential = credential(self.params, self.cloud)
         return self._credential
 
-    def _client(self, key, factory):
+    # What each client needs: (module, class, the pip package it comes from, the module that uses it).
+    CLIENTS = {
+        "containerservice": ("azure.mgmt.containerservice", "ContainerServiceClient", "azure-mgmt-containerservice",
+                             "aks_cluster"),
+        "postgres": ("azure.mgmt.postgresqlflexibleservers", "PostgreSQLManagementClient",
+                     "azure-mgmt-postgresqlflexibleservers", "pg_server"),
+        "resources": ("azure.mgmt.resource.resources", "ResourceManagementClient", "azure-mgmt-resource",
+                      "resource_group"),
+    }
+
+    def _client(self, key):
+        """The management client `key` of CLIENTS, made once per session, on the lab or any cloud alike."""
         if key not in self._clients:
+            module, cls, package, user = self.CLIENTS[key]
+            try:
+                factory = getattr(importlib.import_module(module), cls)
+            except ImportError as exc:
+                raise OdooSaasError(f"{user} needs {package}: pip install -r requirements.txt from this "
+                                    "collection") from exc
             self._clients[key] = factory(self.credential, self.subscription_id, base_url=self.cloud.endpoint,
                                          credential_scopes=[self.cloud.scope], connection_verify=self.cloud.verify,
                                          retry_policy=_retry_policy(), polling_interval=5)
         return self._clients[key]
 
     def containerservice(self):
-        try:
-            from azure.mgmt.containerservice import ContainerServiceClient  # pylint: disable=import-outside-toplevel
-        except ImportError as exc:
-            raise OdooSaasError("aks_cluster needs azure-mgmt-containerservice: pip install -r requirements.txt "
-                                "from this collection") from exc
-        return self._client("aks", ContainerServiceClient)
+        return self._client("containerservice")
 
     def postgres(self):
-        try:
-            from azure.mgmt.postgresqlflexibleservers import (  # pylint: disable=import-outside-toplevel
-                PostgreSQLManagementClient)
-        except ImportError as exc:
-            raise OdooSaasError("pg_server needs azure-mgmt-postgresqlflexibleservers: pip install -r "
-                                "requirements.txt from this collection") from exc
-        return self._client("pg", PostgreSQLManagementClient)
+        return self._client("postgres")
 
     def resources(self):
-        try:
-            from azure.mgmt.resource.resources import ResourceManagementClient  # pylint: disable=import-outside-toplevel
-        except ImportError as exc:
-            raise OdooSaasError("resource_group needs azure-mgmt-resource: pip install -r requirements.txt from this "
-                                "collection") from exc
-        return self._client("resources", ResourceManagementClient)
+        return self._client("resources")
 
     def token(self, scope):
         """An access token for another audience (an AKS cluster's Entra server app), from the same identity."""
