@@ -15,7 +15,7 @@ VENV_BIN = os.path.dirname(os.path.abspath(os.sys.executable))
 pytestmark = pytest.mark.serial  # one legacy VM: these tests own it while they run
 
 
-def _playbook(playbook, extra=None, collections=None):
+def _playbook(playbook, extra=None, collections=None, limit=None):
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", PATH=VENV_BIN + ":" + os.environ["PATH"])
     if collections:
         env["ANSIBLE_COLLECTIONS_PATH"] = collections
@@ -23,6 +23,8 @@ def _playbook(playbook, extra=None, collections=None):
             os.path.join(REPO, playbook)]
     if extra:
         argv += ["-e", json.dumps(extra)]
+    if limit:
+        argv += ["--limit", limit]
     return subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=900)
 
 
@@ -36,6 +38,9 @@ def collections(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run(collections):
+    # hooli lives in env-shared: its cluster, server and kubeconfig come from the platform role, run once here.
+    foundation = _playbook("playbooks/shared_environment.yml", collections=collections, limit="env-shared")
+    assert foundation.returncode == 0, foundation.stdout[-3000:] + foundation.stderr[-2000:]
     return lambda extra=None, playbook="playbooks/migrate_legacy_vm.yml": _playbook(playbook, extra, collections)
 
 
