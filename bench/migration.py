@@ -26,9 +26,11 @@ from lablib import legacy  # noqa: E402  pylint: disable=wrong-import-position
 from lablib.services import Lab  # noqa: E402  pylint: disable=wrong-import-position
 
 import psycopg  # noqa: E402  pylint: disable=wrong-import-position
+from azure.storage.blob import BlobServiceClient  # noqa: E402  pylint: disable=wrong-import-position
 
 TENANT = "benchco"
 ODOO_PORT = 28070
+CONTAINER = "odoo-backups-lab"  # platform_backup_container of env-shared (inventories/lab)
 
 
 def _pg(info, dbname="postgres"):
@@ -86,6 +88,15 @@ def main():
         for name in (TENANT, "bench_baseline"):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'DROP ROLE IF EXISTS "{TENANT}"')
+    # Nor its namespace or backups: every run onboards the tenant and takes its first backup from nothing.
+    subprocess.run([state["kubernetes"]["kubectl"], "--kubeconfig", state["kubernetes"]["kubeconfig"], "delete",
+                    "namespace", f"odoo-{TENANT}", "--ignore-not-found", "--wait=true", "--timeout=120s"],
+                   check=True, capture_output=True)
+    blobs = BlobServiceClient.from_connection_string(
+        state["blob"]["connection_string"], connection_verify=state["ca_bundle"]).get_container_client(CONTAINER)
+    if blobs.exists():
+        for blob in blobs.list_blobs(name_starts_with=f"{TENANT}/"):
+            blobs.delete_blob(blob.name)
     subprocess.run(["/usr/bin/python3", odooctl, "start"], check=True, capture_output=True)
 
     # The baseline: the same dump, restore and copy, by hand, with nothing else.
@@ -130,6 +141,7 @@ def main():
     os.symlink(REPO, os.path.join(collections, "ansible_collections", "odoo_saas", "platform"))
     bin_venv = os.path.dirname(os.path.abspath(sys.executable))
     aenv = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, PATH=bin_venv + ":" + os.environ["PATH"])
+    launched = time.time()
     t_ours, result = _run([os.path.join(bin_venv, "ansible-playbook"), "-i", os.path.join(REPO, "inventories/lab"),
                            "-i", inventory, os.path.join(REPO, "playbooks/migrate_legacy_vm.yml"),
                            "-e", "migration_vm=legacy-benchco"], env=aenv)
@@ -138,19 +150,21 @@ def main():
     print(f"ours: {t_ours:.1f}s, downtime {record['downtime_seconds']}s, steps {record['steps']}", flush=True)
     shutil.rmtree(collections)
 
-    ours_move = sum(record["steps"][s] for s in ("dump", "pull", "restore"))
+    # The migration ends when the tenant serves (its route is written, the record says so); the first backup of
+    # the new tenant follows in the same playbook and is reported apart.
+    t_migration = float(record["served_at"]) - launched
     results = {
         "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "jobs": args.jobs,
         "pgbench_scale": args.pgbench_scale, "database_bytes": db_bytes, "filestore_bytes": fs_bytes,
         "filestore_files": args.files,
         "bare": {"dump": round(t_dump, 2), "restore": round(t_restore, 2), "rsync": round(t_rsync, 2),
                  "total": round(bare, 2)},
-        "ours": {"total": round(t_ours, 2), "steps": record["steps"], "downtime": record["downtime_seconds"]},
-        "throughput_ratio": round(bare / t_ours, 3),
-        "throughput_ratio_data_steps": round(bare / (ours_move + record["steps"]["presync"]
-                                                     + record["steps"]["delta_sync"]), 3),
+        "ours": {"playbook": round(t_ours, 2), "migration": round(t_migration, 2),
+                 "first_backup_and_report": round(t_ours - t_migration, 2), "steps": record["steps"],
+                 "alongside": record.get("concurrent", {}), "downtime": record["downtime_seconds"]},
+        "throughput_ratio": round(bare / t_migration, 3),
         "downtime_budget": round(t_dump + t_restore + 30, 2),
-        "downtime_within_budget": record["downtime_seconds"] <= t_dump + t_restore + 30,
+        "downtime_within_budget": float(record["downtime_seconds"]) <= t_dump + t_restore + 30,
     }
     os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)
     out = os.path.join(REPO, "bench", "results", f"migration-{args.pgbench_scale}.json")

@@ -10,8 +10,10 @@ environment, never in argv, and is never returned.
 
 from __future__ import annotations
 
+import concurrent.futures
 import configparser
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -132,33 +134,86 @@ def row_counts(psql):
     return {name: int(count) for name, count in psql.query(" UNION ALL ".join(parts))}
 
 
-def filestore_check(psql, filestore, sample=20):
-    """The SHA-1 of every file ir_attachment references, against its checksum column."""
+def _sha1(path):
+    sha1 = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha1.update(block)
+    return sha1.hexdigest()
+
+
+def filestore_hashes(filestore, manifest=None, workers=2):
+    """The SHA-1 of every file under the filestore, as {relative path: [size, mtime_ns, sha1]}.
+
+    Written to `manifest` (0600) when given, so that a later filestore_check reuses the hashes of the files
+    that have not changed since: a migration hashes its copy while the database is still being restored."""
+    paths = []
+    for folder, _dirs, names in os.walk(filestore):
+        paths.extend(os.path.join(folder, name) for name in names)
+
+    def one(path):
+        try:
+            stat = os.stat(path)
+            return os.path.relpath(path, filestore), [stat.st_size, stat.st_mtime_ns, _sha1(path)]
+        except OSError:
+            return None
+
+    # hashlib releases the GIL on large buffers: threads use the cores.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        entries = dict(entry for entry in pool.map(one, sorted(paths)) if entry)
+    if manifest:
+        os.makedirs(os.path.dirname(os.path.abspath(manifest)), exist_ok=True)
+        tmp = manifest + ".tmp"
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+            json.dump({"filestore": os.path.abspath(filestore), "files": entries}, handle)
+        os.replace(tmp, manifest)
+    return {"path": filestore, "files": len(entries), "bytes": sum(e[0] for e in entries.values()),
+            "manifest": manifest}
+
+
+def _read_manifest(manifest, filestore):
+    if not manifest or not os.path.exists(manifest):
+        return {}
+    with open(manifest, encoding="utf-8") as handle:
+        data = json.load(handle)
+    if data.get("filestore") != os.path.abspath(filestore):
+        return {}
+    return data.get("files") or {}
+
+
+def filestore_check(psql, filestore, sample=20, manifest=None):
+    """The SHA-1 of every file ir_attachment references, against its checksum column.
+
+    A file whose size and mtime match its entry in `manifest` (from filestore_hashes) is not read again."""
     rows = psql.query("SELECT DISTINCT store_fname, coalesce(checksum, '') FROM ir_attachment "
                       "WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
+    known = _read_manifest(manifest, filestore)
     missing, mismatched = [], []
     digest = hashlib.sha1()
-    total = 0
+    total = reused = 0
     for store_fname, checksum in rows:
         path = os.path.join(filestore, store_fname)
         if os.path.isabs(store_fname) or ".." in store_fname.split("/"):
             mismatched.append(store_fname)
             continue
-        sha1 = hashlib.sha1()
         try:
-            with open(path, "rb") as handle:
-                for block in iter(lambda h=handle: h.read(1 << 20), b""):
-                    sha1.update(block)
-                    total += len(block)
+            stat = os.stat(path)
+            entry = known.get(os.path.normpath(store_fname))
+            if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
+                sha1 = entry[2]
+                reused += 1
+            else:
+                sha1 = _sha1(path)
         except OSError:
             missing.append(store_fname)
             continue
-        if checksum and sha1.hexdigest() != checksum:
+        total += stat.st_size
+        if checksum and sha1 != checksum:
             mismatched.append(store_fname)
-        digest.update(f"{store_fname}:{sha1.hexdigest()}\n".encode())
+        digest.update(f"{store_fname}:{sha1}\n".encode())
     return {"path": filestore, "referenced": len(rows), "checked_bytes": total, "missing": len(missing),
             "mismatched": len(mismatched), "missing_sample": missing[:sample],
-            "mismatched_sample": mismatched[:sample], "digest": digest.hexdigest()}
+            "mismatched_sample": mismatched[:sample], "digest": digest.hexdigest(), "hashed_earlier": reused}
 
 
 def filestore_size(filestore):
@@ -185,7 +240,7 @@ def disk_free(path):
     return {"path": path, "free_bytes": stat.f_bavail * stat.f_frsize, "checked": probe}
 
 
-def gather(params):
+def gather(params, check_mode=False):
     """All the facts asked for in params['gather'], as one dict."""
     conf = {}
     if params.get("odoo_conf"):
@@ -216,6 +271,10 @@ def gather(params):
         facts["disk"] = {path: disk_free(path) for path in params.get("disk_paths") or []}
     if "filestore_size" in wanted and filestore:
         facts["filestore_size"] = filestore_size(filestore)
+    if "filestore_hashes" in wanted:
+        if not filestore:
+            raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")
+        facts["filestore_hashes"] = filestore_hashes(filestore, None if check_mode else params.get("manifest"))
     needs_db = wanted & {"postgres", "odoo", "row_counts", "filestore"}
     if not needs_db:
         return facts
@@ -232,5 +291,5 @@ def gather(params):
         if not filestore:
             raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")
         facts["filestore"] = filestore_size(filestore)
-        facts["filestore"].update(filestore_check(psql, filestore))
+        facts["filestore"].update(filestore_check(psql, filestore, manifest=params.get("manifest")))
     return facts

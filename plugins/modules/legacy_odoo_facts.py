@@ -17,7 +17,7 @@ description:
     that C(ir_attachment) references against its C(checksum) column, for the verification of a migration. Run on
     the target with O(db_host), O(db_name) and O(filestore), it gives the same facts for the copy.
   - Runs on the VM with the standard library only; it calls C(psql), so it needs no PostgreSQL driver there.
-  - Reads only; it never changes anything. The database password (from C(odoo.conf) or O(db_password)) reaches
+  - Reads only; it changes nothing but its own O(manifest). The database password (from C(odoo.conf) or O(db_password)) reaches
     C(psql) in its environment, and is never returned.
 author: odoo_saas.platform maintainers (@odoo-saas)
 options:
@@ -56,11 +56,19 @@ options:
     description:
       - What to gather. C(postgres) (always gathered with any database fact), C(odoo), C(tools), C(disk),
         C(row_counts) (exact, every table), C(filestore_size) (files and bytes on disk, cheap) and C(filestore)
-        (sizes and checksums, reads every referenced file).
+        (sizes and checksums, reads every referenced file, or takes its SHA-1 from O(manifest) when its size and
+        modification time have not changed since).
+      - C(filestore_hashes) reads every file under O(filestore), connects to no database, and writes the SHA-1 of each
+        to O(manifest), so that a migration hashes its copy while the database is still being restored.
     type: list
     elements: str
-    choices: [odoo, postgres, tools, disk, row_counts, filestore, filestore_size]
+    choices: [odoo, postgres, tools, disk, row_counts, filestore, filestore_size, filestore_hashes]
     default: [odoo, postgres, tools]
+  manifest:
+    description:
+      - A JSON file of the filestore's SHA-1s, written by C(filestore_hashes) (mode 0600) and read by C(filestore).
+        The only file the module writes; not written in check mode.
+    type: path
   disk_paths:
     description: Paths whose file system's free space to report with C(disk). A path need not exist yet.
     type: list
@@ -130,13 +138,18 @@ odoo_database:
       description: C(<schema>.<table>) to its exact row count.
       type: dict
       returned: with C(row_counts) and an existing database
+    filestore_hashes:
+      description: C(files) and C(bytes) hashed, and the C(manifest) written.
+      type: dict
+      returned: with C(filestore_hashes)
     filestore_size:
       description: C(exists), C(files) and C(bytes) of the filestore folder.
       type: dict
       returned: with C(filestore_size)
     filestore:
       description: C(exists), C(files), C(bytes) on disk; C(referenced) files, how many are C(missing) or
-        C(mismatched) (SHA-1 against C(checksum)), samples of both, and a C(digest) of every name and SHA-1.
+        C(mismatched) (SHA-1 against C(checksum)), samples of both, a C(digest) of every name and SHA-1, and how
+        many SHA-1s came from O(manifest) (C(hashed_earlier)).
       type: dict
       returned: with C(filestore) and an existing database
   sample:
@@ -166,13 +179,14 @@ def main():
             "pg_bin_dir": {"type": "path"},
             "gather": {"type": "list", "elements": "str", "default": ["odoo", "postgres", "tools"],
                        "choices": ["odoo", "postgres", "tools", "disk", "row_counts", "filestore",
-                                   "filestore_size"]},
+                                   "filestore_size", "filestore_hashes"]},
+            "manifest": {"type": "path"},
             "disk_paths": {"type": "list", "elements": "path", "default": []},
         },
         required_one_of=[["odoo_conf", "db_name"]],
         supports_check_mode=True,
     )
-    run_module(module, lambda: {"changed": False, "odoo_database": gather(module.params)})
+    run_module(module, lambda: {"changed": False, "odoo_database": gather(module.params, module.check_mode)})
 
 
 if __name__ == "__main__":
