@@ -5,6 +5,8 @@ It speaks the protocol the Azure SDKs speak, over HTTPS with the lab CA:
 - Entra ID: `/<tenant>/v2.0/.well-known/openid-configuration` and the client-credentials token
   endpoint `/<tenant>/oauth2/v2.0/token`, which is what azure-identity uses with a custom authority;
 - cloud metadata: `/metadata/endpoints`;
+- AKS's guard: `POST /guard/tokenreviews`, the token-review webhook through which the lab kube-apiserver
+  (`--authentication-token-webhook-config-file`) accepts the Entra tokens issued here, as AKS does;
 - ARM: subscriptions and resource groups, with the ARM error shape, `api-version` checks,
   bearer-token checks, and asynchronous deletes polled through a `Location` header;
 - resource providers, each in `arm/providers/` on top of the generic mechanics of `arm/resources.py`:
@@ -35,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from arm import providers  # noqa: E402  pylint: disable=wrong-import-position
 from arm.errors import ArmError  # noqa: E402  pylint: disable=wrong-import-position
+from arm.providers.aks import AKS_SERVER_APP_ID  # noqa: E402  pylint: disable=wrong-import-position
 from arm.store import Store  # noqa: E402  pylint: disable=wrong-import-position
 from arm.validate import BodyError, validate  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -85,6 +88,9 @@ class Emulator:
         claims = {"aud": audience,
                   "iss": f"https://sts.windows.net/{tenant}/", "iat": now, "nbf": now, "exp": now + 3600,
                   "appid": client_id, "oid": client_id, "sub": client_id, "tid": tenant, "ver": "1.0"}
+        groups = self.config.get("groups", {}).get(client_id)
+        if groups:
+            claims["groups"] = list(groups)
         signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
         signature = hmac.new(self.config["signing_key"].encode(), signing_input.encode(), hashlib.sha256).digest()
         return f"{signing_input}.{_b64(signature)}"
@@ -95,14 +101,8 @@ class Emulator:
         if not authorization or not authorization.startswith("Bearer "):
             raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is "
                            "missing.", challenge)
-        token = authorization[len("Bearer "):]
         try:
-            head, body, signature = token.split(".")
-            expected = hmac.new(self.config["signing_key"].encode(), f"{head}.{body}".encode(),
-                                hashlib.sha256).digest()
-            if not hmac.compare_digest(_b64(expected), signature):
-                raise ValueError("bad signature")
-            claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            claims = self.verified_claims(authorization[len("Bearer "):])
         except (ValueError, TypeError) as exc:
             raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.", challenge) from exc
         if claims["exp"] < time.time():
@@ -113,6 +113,45 @@ class Emulator:
                            f"The access token has been obtained for wrong audience or resource '{claims['aud']}'.",
                            challenge)
         return claims
+
+    def verified_claims(self, token):
+        """The claims of a token signed here; ValueError when it is not one."""
+        head, body, signature = token.split(".")
+        expected = hmac.new(self.config["signing_key"].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(_b64(expected), signature):
+            raise ValueError("bad signature")
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        if not isinstance(claims, dict):
+            raise ValueError("the token's payload is not a claims object")
+        return claims
+
+    def review_token(self, token):
+        """What AKS's guard answers for a bearer token: (user info, None), or (None, why it is refused).
+
+        Like guard in Entra mode, it accepts a token of this tenant for the AKS server application only;
+        the user name is the `upn` of a user, else the object id of a service principal, and the groups are
+        the token's `groups` claim (group object ids)."""
+        try:
+            claims = self.verified_claims(token)
+        except (ValueError, TypeError):
+            return None, "the token is not a valid Entra ID token of this tenant (malformed or bad signature)"
+        tenant = self.config["tenant_id"]
+        now = time.time()
+        if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] < now:
+            return None, "the token has expired"
+        if claims.get("nbf", 0) > now + 300:
+            return None, "the token is not valid yet (nbf)"
+        if claims.get("aud") not in (AKS_SERVER_APP_ID, f"spn:{AKS_SERVER_APP_ID}"):
+            return None, (f"the token's audience {claims.get('aud')!r} is not the AKS server application "
+                          f"{AKS_SERVER_APP_ID}")
+        if claims.get("tid") != tenant or claims.get("iss") not in (f"https://sts.windows.net/{tenant}/",
+                                                                    f"{self.base_url}/{tenant}/v2.0"):
+            return None, f"the token was not issued by tenant {tenant}"
+        if not claims.get("oid"):
+            return None, "the token has no oid claim"
+        user = {"username": claims.get("upn") or claims["oid"], "groups": list(claims.get("groups") or []),
+                "extra": {"oid": [claims["oid"]]}}
+        return user, None
 
     # ---------------------------------------------------------------- faults
     def add_fault(self, fault):
@@ -337,6 +376,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._lab(path, raw)
             if path == "/metadata/endpoints":
                 return self._send(200, self._metadata())
+            if path == "/guard/tokenreviews" and self.command == "POST":
+                return self._token_review(raw)
             match = re.match(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration$", path)
             if match:
                 return self._send(200, self._openid(match.group("tenant")))
@@ -420,6 +461,30 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                                 "access_token": token})
 
+    def _token_review(self, raw):
+        """An authentication.k8s.io/v1 TokenReview, answered as kube-apiserver's token webhook expects."""
+        peer = self.connection.getpeercert() or {}  # verified against the lab CA during the handshake
+        names = {value for rdn in peer.get("subject", ()) for key, value in rdn if key == "commonName"}
+        allowed = set(self.emu.config.get("token_review", {}).get("clients", ()))
+        if not names & allowed:
+            status, reason = (403, "Forbidden") if names else (401, "Unauthorized")
+            return self._send(status, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": status,
+                                       "reason": reason, "message": "token reviews are answered for the "
+                                       "kube-apiserver's client certificate only"})
+        try:
+            review = json.loads(raw)
+            token = review["spec"]["token"]
+            if review.get("apiVersion") != "authentication.k8s.io/v1" or review.get("kind") != "TokenReview" or \
+                    not isinstance(token, str):
+                raise ValueError("not an authentication.k8s.io/v1 TokenReview")
+        except (ValueError, KeyError, TypeError) as exc:
+            return self._send(400, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 400,
+                                    "reason": "BadRequest", "message": f"the body is not a TokenReview: {exc}"})
+        user, error = self.emu.review_token(token)
+        status = {"authenticated": True, "user": user} if user else {"authenticated": False, "error": error}
+        return self._send(200, {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                                "metadata": {"creationTimestamp": None}, "spec": {}, "status": status})
+
     def _lab(self, path, raw):
         if path == "/_lab/faults" and self.command == "POST":
             self.emu.add_fault(json.loads(raw))
@@ -449,6 +514,10 @@ def main():
     server.emulator = Emulator(args.state_dir, f"https://127.0.0.1:{args.port}")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.cert, args.key)
+    client_ca = server.emulator.config.get("token_review", {}).get("client_ca")
+    if client_ca:  # the guard webhook's caller shows a client certificate; the SDKs show none
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(client_ca)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     print(f"ARM emulator listening on https://127.0.0.1:{args.port}", flush=True)
     server.serve_forever()

@@ -66,18 +66,25 @@ class LabPKI:
 
     def serving_cert(self, name, hosts):
         """Return (cert_path, key_path) for `name`, valid for the given DNS names and IPs."""
-        cert_path = os.path.join(self.dir, name + ".crt")
-        key_path = os.path.join(self.dir, name + ".key")
-        if os.path.exists(cert_path) and os.path.exists(key_path):
-            return cert_path, key_path
-        key = ec.generate_private_key(ec.SECP256R1())
         alt_names = []
         for host in hosts:
             try:
                 alt_names.append(x509.IPAddress(ipaddress.ip_address(host)))
             except ValueError:
                 alt_names.append(x509.DNSName(host))
-        cert = (
+        return self._leaf(name, x509.oid.ExtendedKeyUsageOID.SERVER_AUTH, x509.SubjectAlternativeName(alt_names))
+
+    def client_cert(self, name):
+        """Return (cert_path, key_path) of a TLS client certificate whose common name is `name`."""
+        return self._leaf(name, x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH)
+
+    def _leaf(self, name, usage, alt_names=None):
+        cert_path = os.path.join(self.dir, name + ".crt")
+        key_path = os.path.join(self.dir, name + ".key")
+        if os.path.exists(cert_path) and os.path.exists(key_path):
+            return cert_path, key_path
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
             .issuer_name(self._ca_cert.subject)
@@ -85,9 +92,12 @@ class LabPKI:
             .serial_number(x509.random_serial_number())
             .not_valid_before(_now() - datetime.timedelta(hours=1))
             .not_valid_after(_now() + datetime.timedelta(days=3650))
-            .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        )
+        if alt_names is not None:
+            builder = builder.add_extension(alt_names, critical=False)
+        cert = (
+            builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self._ca_key.public_key()), critical=False
             )

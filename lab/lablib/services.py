@@ -47,6 +47,10 @@ STORAGE_ACCOUNT = "odoolab"
 ARM_TENANT = "7d1c3a4e-0000-4000-8000-0000000000aa"
 ARM_SUBSCRIPTION = "5f0e2b1c-0000-4000-8000-0000000000bb"
 ARM_CLIENT_ID = "3a9b8c7d-0000-4000-8000-0000000000cc"
+# The Entra groups of the lab's service principal: their object ids go in its tokens' `groups` claim.
+ARM_CLIENT_GROUPS = ("0d5e8f2a-0000-4000-8000-0000000000dd",)
+# The kube-apiserver's client certificate for the ARM emulator's token-review webhook (AKS's guard).
+GUARD_CLIENT = "kube-apiserver-webhook-client"
 TIMEOUTS = {"default": 60, "kube-apiserver": 120}
 PG_SUFFIX = "postgres.localhost"  # the lab cloud's suffixes.postgresqlServerEndpoint
 
@@ -153,21 +157,31 @@ class Lab:
         _write(os.path.join(self.kube_dir, "tokens.csv"), "\n".join(lines) + "\n")
         for name, user in (("admin", "lab-admin"), ("controller-manager", "system:kube-controller-manager"),
                            ("scheduler", "system:kube-scheduler"), ("traefik", "traefik")):
-            self._kubeconfig(os.path.join(self.kube_dir, name + ".kubeconfig"), user, tokens[user][0])
+            self._kubeconfig(os.path.join(self.kube_dir, name + ".kubeconfig"), user, {"token": tokens[user][0]})
         return tokens
 
-    def _kubeconfig(self, path, user, token):
+    def _kubeconfig(self, path, user, credentials, server=None, cluster="odoo-saas-lab"):
+        """A kubeconfig with one cluster (the lab apiserver unless `server`), one user and its credentials."""
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "odoo-saas-lab", "cluster": {
-                "server": f"https://127.0.0.1:{PORTS['kube-apiserver']}",
+            "clusters": [{"name": cluster, "cluster": {
+                "server": server or f"https://127.0.0.1:{PORTS['kube-apiserver']}",
                 "certificate-authority": self.pki.ca_cert_path}}],
-            "users": [{"name": user, "user": {"token": token}}],
-            "contexts": [{"name": "odoo-saas-lab", "context": {"cluster": "odoo-saas-lab", "user": user}}],
-            "current-context": "odoo-saas-lab",
+            "users": [{"name": user, "user": credentials}],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user}}],
+            "current-context": cluster,
         }
         _write(path, json.dumps(config, indent=2))
+        return path
+
+    def _guard_webhook_config(self):
+        """The kubeconfig-format file of kube-apiserver's token webhook: AKS validates Entra tokens through its guard
+        webhook, and the lab's is the ARM emulator's `/guard/tokenreviews`, called with a client certificate."""
+        cert, key = self.pki.client_cert(GUARD_CLIENT)
+        return self._kubeconfig(os.path.join(self.kube_dir, "guard-webhook.kubeconfig"), "kube-apiserver",
+                                {"client-certificate": cert, "client-key": key},
+                                server=f"https://127.0.0.1:{PORTS['arm']}/guard/tokenreviews", cluster="guard")
 
     def _apiserver_ready(self):
         status, body = _https_get(f"https://127.0.0.1:{PORTS['kube-apiserver']}/readyz", self.pki.ca_cert_path,
@@ -222,6 +236,9 @@ class Lab:
             "--tls-cert-file", api_cert, "--tls-private-key-file", api_key,
             "--client-ca-file", self.pki.ca_cert_path,
             "--token-auth-file", os.path.join(self.kube_dir, "tokens.csv"),
+            # Entra tokens, as on AKS: tokens that no other authenticator knows go to the guard webhook.
+            "--authentication-token-webhook-config-file", self._guard_webhook_config(),
+            "--authentication-token-webhook-version", "v1",
             "--authorization-mode", "Node,RBAC",
             "--enable-admission-plugins", admission,
             "--allow-privileged=true",
@@ -441,6 +458,9 @@ class Lab:
         config = {
             "tenant_id": ARM_TENANT, "subscription_id": ARM_SUBSCRIPTION,
             "clients": {ARM_CLIENT_ID: secret},
+            "groups": {ARM_CLIENT_ID: list(ARM_CLIENT_GROUPS)},
+            # The guard webhook answers the kube-apiserver only, known by its client certificate.
+            "token_review": {"client_ca": self.pki.ca_cert_path, "clients": [GUARD_CLIENT]},
             "signing_key": self.secrets.get("arm-token-signing-key", 48),
             "kubeconfig": os.path.join(self.kube_dir, "admin.kubeconfig"),
             # A flexible server's admin becomes a role in the platform PostgreSQL, created as its superuser;
@@ -460,6 +480,7 @@ class Lab:
         endpoint = f"https://127.0.0.1:{port}"
         return {"endpoint": endpoint, "authority": endpoint, "tenant_id": ARM_TENANT,
                 "subscription_id": ARM_SUBSCRIPTION, "client_id": ARM_CLIENT_ID, "client_secret": secret,
+                "client_groups": list(ARM_CLIENT_GROUPS),
                 "ca_bundle": self.pki.ca_cert_path, "location": kube.REGION, "postgres_suffix": PG_SUFFIX}
 
     # ------------------------------------------------------------------- public

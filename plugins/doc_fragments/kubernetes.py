@@ -13,6 +13,10 @@ options:
     description:
       - Path to a kubeconfig, such as the one aks_cluster writes. Falls back to E(K8S_AUTH_KUBECONFIG), then
         E(KUBECONFIG), then C(~/.kube/config), then in-cluster credentials.
+      - In-cluster credentials are used when E(KUBERNETES_SERVICE_HOST) is set (with E(KUBERNETES_SERVICE_PORT))
+        and nothing above is found. They are the pod's service account token and CA in
+        C(/var/run/secrets/kubernetes.io/serviceaccount). The token file is read again whenever the kubelet rotates
+        it, as a kubeconfig's C(tokenFile) is.
     type: path
   context:
     description: The kubeconfig context to use. Falls back to E(K8S_AUTH_CONTEXT); defaults to the current one.
@@ -34,6 +38,12 @@ options:
     description:
       - For an AKS cluster with Entra ID and local accounts disabled, fetch the user token with azure-identity's
         default credential chain, so that no kubelogin binary is needed.
+      - The token is for the AKS server application (scope C(6dae42f8-4368-4678-94ff-3960e28e3630/.default)). It
+        replaces any token of the kubeconfig, O(api_key) or in-cluster credentials.
+      - The chain takes its identity from its environment variables (E(AZURE_CLIENT_ID), E(AZURE_TENANT_ID) and
+        E(AZURE_CLIENT_SECRET), or workload identity), or from a managed identity.
+      - In a custom cloud, E(AZURE_AUTHORITY_HOST) names the Entra authority, which is then used without instance
+        discovery, and E(REQUESTS_CA_BUNDLE) its CA bundle.
     type: bool
     default: false
   request_timeout:
@@ -57,6 +67,10 @@ options:
         description:
           - Path to a kubeconfig, such as the one aks_cluster writes. Falls back to E(K8S_AUTH_KUBECONFIG), then
             E(KUBECONFIG), then C(~/.kube/config), then in-cluster credentials.
+          - In-cluster credentials are used when E(KUBERNETES_SERVICE_HOST) is set (with E(KUBERNETES_SERVICE_PORT))
+            and nothing above is found. They are the pod's service account token and CA in
+            C(/var/run/secrets/kubernetes.io/serviceaccount). The token file is read again whenever the kubelet rotates
+            it, as a kubeconfig's C(tokenFile) is.
         type: path
       context:
         description: The kubeconfig context to use. Falls back to E(K8S_AUTH_CONTEXT); defaults to the current one.
@@ -78,6 +92,12 @@ options:
         description:
           - For an AKS cluster with Entra ID and local accounts disabled, fetch the user token with azure-identity's
             default credential chain, so that no kubelogin binary is needed.
+          - The token is for the AKS server application (scope C(6dae42f8-4368-4678-94ff-3960e28e3630/.default)). It
+            replaces any token of the kubeconfig, O(kubernetes.api_key) or in-cluster credentials.
+          - The chain takes its identity from its environment variables (E(AZURE_CLIENT_ID), E(AZURE_TENANT_ID) and
+            E(AZURE_CLIENT_SECRET), or workload identity), or from a managed identity.
+          - In a custom cloud, E(AZURE_AUTHORITY_HOST) names the Entra authority, which is then used without instance
+            discovery, and E(REQUESTS_CA_BUNDLE) its CA bundle.
         type: bool
         default: false
       request_timeout:

@@ -35,6 +35,10 @@ from ._common import OdooSaasError, ServiceError
 FIELD_MANAGER = "odoo_saas.platform"
 HASH_ANNOTATION = "odoo-saas.platform/applied-hash"
 AKS_ENTRA_SCOPE = "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
+# In a pod: the service account's token (rotated by the kubelet) and the cluster CA, as client-go reads them.
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# Entra authority hosts that azure-identity knows; any other AZURE_AUTHORITY_HOST is a custom cloud.
+PUBLIC_AUTHORITY_HOSTS = ("login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn")
 RETRY_STATUSES = {409, 429, 500, 502, 503, 504}
 
 # kind -> (API prefix, plural, namespaced)
@@ -83,11 +87,17 @@ class KubeError(ServiceError):
 
 
 class Credentials:
-    """Where the API server is and how to authenticate, resolved once per task."""
+    """Where the API server is and how to authenticate, resolved once per task.
+
+    The first source found wins: `host`, then the `kubeconfig` option (or its environment variables), then
+    ~/.kube/config, then in-cluster credentials; `entra_token` replaces the token of any of them.
+    """
 
     def __init__(self, params):
         self.server = None
-        self.token = None
+        self.token_file = None
+        self._token = None
+        self._token_stamp = None
         self.ca_file = None
         self.client_cert = None
         self.verify = params.get("validate_certs", True)
@@ -100,11 +110,7 @@ class Credentials:
             self._from_kubeconfig(params.get("kubeconfig") or os.path.expanduser("~/.kube/config"),
                                   params.get("context"))
         elif os.environ.get("KUBERNETES_SERVICE_HOST"):
-            sa = "/var/run/secrets/kubernetes.io/serviceaccount"
-            self.server = f"https://{os.environ['KUBERNETES_SERVICE_HOST']}:{os.environ.get('KUBERNETES_SERVICE_PORT', '443')}"
-            with open(os.path.join(sa, "token"), encoding="utf-8") as handle:
-                self.token = handle.read().strip()
-            self.ca_file = os.path.join(sa, "ca.crt")
+            self._in_cluster()
         else:
             raise OdooSaasError("no Kubernetes credentials: set kubeconfig (or K8S_AUTH_KUBECONFIG), or host with "
                                 "api_key, or run inside a cluster.")
@@ -112,6 +118,48 @@ class Credentials:
             self.ca_file = params["ca_cert"]
         if params.get("entra_token"):
             self.token = _entra_token()
+
+    @property
+    def token(self):
+        """The bearer token; a token file is read again when it changes, as the kubelet rotates it."""
+        if self.token_file:
+            self._read_token_file()
+        return self._token
+
+    @token.setter
+    def token(self, value):
+        self._token = value
+        self.token_file = None
+
+    def _use_token_file(self, path, what):
+        self.token_file = path
+        self._token_stamp = None
+        try:
+            self._read_token_file(strict=True)
+        except OSError as exc:
+            raise OdooSaasError(f"{what} cannot be read: {exc}") from exc
+
+    def _read_token_file(self, strict=False):
+        try:
+            stat = os.stat(self.token_file)
+            stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            if stamp != self._token_stamp:
+                with open(self.token_file, encoding="utf-8") as handle:
+                    self._token = handle.read().strip()
+                self._token_stamp = stamp
+        except OSError:
+            if strict:
+                raise  # later, while a rotation swaps the file, the token already read stays in use
+
+    def _in_cluster(self):
+        host = os.environ["KUBERNETES_SERVICE_HOST"]
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        self.server = f"https://{host}:{os.environ.get('KUBERNETES_SERVICE_PORT') or '443'}"
+        token = os.path.join(SERVICE_ACCOUNT_DIR, "token")
+        self._use_token_file(token, f"KUBERNETES_SERVICE_HOST is set (in-cluster credentials), but the service "
+                                    f"account token {token!r}")
+        self.ca_file = os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt")
 
     def _from_kubeconfig(self, path, context_name):
         import yaml  # pylint: disable=import-outside-toplevel
@@ -136,8 +184,8 @@ class Credentials:
         self.ca_file = self._file(cluster, "certificate-authority", base)
         self.token = user.get("token")
         if user.get("tokenFile"):
-            with open(os.path.join(base, user["tokenFile"]), encoding="utf-8") as handle:
-                self.token = handle.read().strip()
+            token = os.path.join(base, user["tokenFile"])
+            self._use_token_file(token, f"the tokenFile {token!r} of kubeconfig {path!r}")
         cert = self._file(user, "client-certificate", base)
         key = self._file(user, "client-key", base)
         if cert and key:
@@ -164,13 +212,28 @@ class Credentials:
 
 
 def _entra_token():
-    """A token for AKS's Entra server application, from azure-identity's default chain."""
+    """A token for AKS's Entra server application, from azure-identity's default chain.
+
+    The chain reads its environment variables (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET or a workload
+    identity, or a managed identity). An AZURE_AUTHORITY_HOST outside Azure's public and sovereign clouds is a
+    custom cloud's, which has no instance metadata on login.microsoftonline.com: it is used without instance
+    discovery. Its CA comes from REQUESTS_CA_BUNDLE, as for any requests-based client.
+    """
     try:
+        from azure.core.exceptions import ClientAuthenticationError  # pylint: disable=import-outside-toplevel
         from azure.identity import DefaultAzureCredential  # pylint: disable=import-outside-toplevel
     except ImportError as exc:
         raise OdooSaasError("entra_token needs the azure-identity Python package: pip install azure-identity") \
             from exc
-    return DefaultAzureCredential().get_token(AKS_ENTRA_SCOPE).token
+    kwargs = {}
+    authority = os.environ.get("AZURE_AUTHORITY_HOST")
+    if authority and (urllib.parse.urlsplit(authority).hostname or authority) not in PUBLIC_AUTHORITY_HOSTS:
+        kwargs = {"authority": authority, "disable_instance_discovery": True}
+    try:
+        return DefaultAzureCredential(**kwargs).get_token(AKS_ENTRA_SCOPE).token
+    except ClientAuthenticationError as exc:
+        raise OdooSaasError(f"entra_token: no Entra token for the AKS server application ({AKS_ENTRA_SCOPE}): "
+                            f"{exc.message}") from exc
 
 
 class Client:

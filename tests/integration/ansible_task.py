@@ -4,6 +4,7 @@ The collection is made visible as odoo_saas.platform through a symlink in a temp
 stdout is kept so that tests can check that no secret was printed, even with -vvv.
 """
 
+import importlib
 import json
 import os
 import subprocess
@@ -16,6 +17,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 _COLLECTIONS = tempfile.mkdtemp(prefix="odoo-saas-collections-")
 os.makedirs(os.path.join(_COLLECTIONS, "ansible_collections", "odoo_saas"))
 os.symlink(REPO, os.path.join(_COLLECTIONS, "ansible_collections", "odoo_saas", "platform"))
+
+
+def module_utils(name):
+    """The collection's module_utils `name` (`_kube`), imported as the modules import it, for tests that drive the
+    helpers directly."""
+    if _COLLECTIONS not in sys.path:
+        sys.path.insert(0, _COLLECTIONS)
+    return importlib.import_module(f"ansible_collections.odoo_saas.platform.plugins.module_utils.{name}")
 
 
 class TaskResult(dict):

@@ -67,3 +67,35 @@ def test_arm_errors_use_the_arm_shape(resources, lab):
         urllib.request.urlopen(request, context=context)
     assert unauthenticated.value.code == 401
     assert json.load(unauthenticated.value)["error"]["code"] == "AuthenticationFailed"
+
+
+def _token_review(lab, token, client_cert=True):
+    """POST an authentication.k8s.io/v1 TokenReview to the emulator's guard webhook, as the kube-apiserver does."""
+    context = ssl.create_default_context(cafile=lab["ca_bundle"])
+    if client_cert:
+        pki = f"{lab['state_dir']}/pki/kube-apiserver-webhook-client"
+        context.load_cert_chain(pki + ".crt", pki + ".key")
+    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}}
+    request = urllib.request.Request(f"{lab['arm']['endpoint']}/guard/tokenreviews", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, context=context) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def test_guard_webhook_reviews_entra_tokens_for_the_apiserver(lab):
+    """AKS's guard: an Entra token for the AKS server application is the principal's object id and its groups;
+    a token for another audience is not authenticated; a caller without the apiserver's certificate gets 401."""
+    arm = lab["arm"]
+    aks_token = _credential(arm).get_token("6dae42f8-4368-4678-94ff-3960e28e3630/.default").token
+    status, review = _token_review(lab, aks_token)
+    assert status == 200 and review["kind"] == "TokenReview", review
+    assert review["status"] == {"authenticated": True, "user": {
+        "username": arm["client_id"], "groups": arm["client_groups"], "extra": {"oid": [arm["client_id"]]}}}
+    status, review = _token_review(lab, _credential(arm).get_token(SCOPE).token)
+    assert status == 200 and review["status"]["authenticated"] is False
+    assert "is not the AKS server application" in review["status"]["error"]
+    status, refused = _token_review(lab, aks_token, client_cert=False)
+    assert status == 401 and refused["reason"] == "Unauthorized"

@@ -220,6 +220,11 @@ def test_entra_only_cluster_wait_false_and_maintenance_window(lab, resource_grou
     claims = yaml.safe_load(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
     assert claims["aud"] == "6dae42f8-4368-4678-94ff-3960e28e3630"
     assert user["token"] not in settled.output
+    # The lab apiserver checks Entra tokens through the guard webhook, as AKS does: the kubeconfig logs in as the
+    # module's service principal (its object id).
+    whoami = subprocess.run([lab["kubernetes"]["kubectl"], "--kubeconfig", path, "auth", "whoami", "-o", "json"],
+                            capture_output=True, text=True, check=True)
+    assert json.loads(whoami.stdout)["status"]["userInfo"]["username"] == lab["arm"]["client_id"]
     again = run_task("aks_cluster", args)
     assert again["changed"] is False, again  # the token is kept while it is valid for 15 more minutes
 
