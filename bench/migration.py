@@ -53,6 +53,8 @@ def main():
     parser.add_argument("--filestore-mib", type=int, default=1024)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--reseed", action="store_true", help="drop the legacy database and filestore of an earlier "
+                        "run first (they are kept between runs of the same size)")
     args = parser.parse_args()
 
     lab = Lab()
@@ -68,6 +70,10 @@ def main():
         "http_interface": "127.0.0.1", "http_port": ODOO_PORT, "logfile": f"{root}/var/log/odoo/odoo.log",
         "pidfile": f"{root}/var/run/odoo/odoo.pid",
     })
+    if args.reseed:
+        with _pg(pg_legacy) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{TENANT}" WITH (FORCE)')
+        shutil.rmtree(f"{root}/var/lib/odoo/filestore/{TENANT}", ignore_errors=True)
     started = time.monotonic()
     seed = legacy.seed_odoo_database(pg_legacy, TENANT, "odoo_bench", password, f"{root}/var/lib/odoo",
                                      rows=args.rows, files=args.files, filestore_bytes=args.filestore_mib << 20,
