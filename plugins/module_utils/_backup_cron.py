@@ -227,10 +227,15 @@ def converge(params, mode, check_mode, diff):
                 if client.get(kind, NAME, ns) is not None:  # read first: a no-op removal sends no write
                     conv.delete(kind, NAME, ns)
             return converge_result(conv, client, diff, cronjob={"name": NAME, "namespace": ns, "exists": False})
-        if client.get("Namespace", ns) is None:
-            raise InputError(f"namespace {ns!r} does not exist; create the tenant with odoo_tenant first, or set "
-                             "namespace. Nothing was written.")
         secret, cronjob = render(params, mode)
+        if client.get("Namespace", ns) is None:
+            if not check_mode:
+                raise InputError(f"namespace {ns!r} does not exist; create the tenant with odoo_tenant first, or set "
+                                 "namespace. Nothing was written.")
+            # Check mode, before odoo_tenant has created the namespace: nothing to dry-run against.
+            conv.would_create(secret)
+            conv.would_create(cronjob)
+            return converge_result(conv, client, diff, cronjob={"name": NAME, "namespace": ns, "exists": False})
         conv.converge(secret)
         live = conv.converge(cronjob)
         spec = live.get("spec", {})

@@ -458,6 +458,15 @@ class Converger:
         self.live[key] = result
         return result
 
+    def would_create(self, obj):
+        """Check mode, when the object's namespace does not exist yet (an earlier task would create it): there is
+        nothing to dry-run against, so record the object as a creation."""
+        meta = obj["metadata"]
+        key = f"{obj['kind']}/{meta.get('namespace', '')}/{meta['name']}".replace("//", "/")
+        self.changed.append(key)
+        self.before[key] = None
+        self.after[key] = _redact(obj)
+
     def delete(self, kind, name, namespace=None):
         key = f"{kind}/{namespace or ''}/{name}".replace("//", "/")
         if self.client.delete(kind, name, namespace, dry_run=self.check_mode):

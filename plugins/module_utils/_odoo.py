@@ -39,6 +39,15 @@ def version_facts(version):
     return key, VERSIONS[key]
 
 
+def check_not_older(running, wanted):
+    """Odoo migrates a database forward only: refuse to run `wanted` on a tenant that already runs a newer version."""
+    if running and running in VERSIONS and \
+            tuple(int(part) for part in wanted.split(".")) < tuple(int(part) for part in running.split(".")):
+        raise InputError(f"odoo_version={wanted!r} is older than the {running} the tenant runs: Odoo cannot move a "
+                         f"database back to an older version. Keep odoo_version={running!r}, or restore a backup taken "
+                         f"before the upgrade into a new tenant.")
+
+
 def quantity(option, value, cpu=False):
     """Parse a Kubernetes quantity into a float (cores or bytes), refusing what the API would refuse."""
     match = QUANTITY.match(str(value))

@@ -71,14 +71,18 @@ class RouteRunner:
         objects = []
         if self.p["state"] == "present":
             self._claims()
-            if self.client.get("Namespace", self.ns) is None:
+            namespace_missing = self.client.get("Namespace", self.ns) is None
+            if namespace_missing and not self.check_mode:
                 raise InputError(f"namespace {self.ns!r} does not exist: converge the tenant with odoo_tenant first.")
             objects = _odoo.routes(self.p, version)
             for obj in objects:
                 if obj["kind"] == "IngressRoute" and obj["metadata"]["name"] == "odoo":
                     for host in self.p["hosts"]:
                         obj["metadata"]["labels"][host_label(host)] = "claimed"
-                self.conv.converge(obj)
+                if namespace_missing:  # check mode, before odoo_tenant has created the namespace
+                    self.conv.would_create(obj)
+                else:
+                    self.conv.converge(obj)
         else:
             for kind, names in (("IngressRoute", ("odoo", "odoo-http")),
                                 ("Middleware", ("secure-headers", "compress", "rate-limit", "buffering",

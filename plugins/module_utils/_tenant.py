@@ -67,6 +67,8 @@ class TenantRunner:
             live_web = self.client.get("Deployment", "odoo-web", self.ns)
             if live_web is not None:
                 deployed_version = live_web["metadata"].get("annotations", {}).get(VERSION_ANNOTATION)
+        _odoo.check_not_older(initialised, self.version)
+        _odoo.check_not_older(deployed_version, self.version)
         upgrade = deployed_version is not None and deployed_version != self.version
         replicas = {"web": 0, "cron": 0} if suspended else None
         objects = _odoo.render(self.spec, self.version, replicas_override=replicas)
@@ -81,10 +83,7 @@ class TenantRunner:
             self.would_create = True
             # Nothing exists yet to dry-run against: report what would be created.
             for obj in base[1:] + [secret] + deployments + hpas:
-                key = f"{obj['kind']}/{self.ns}/{obj['metadata']['name']}"
-                self.conv.changed.append(key)
-                self.conv.before[key] = None
-                self.conv.after[key] = _kube._redact(obj)  # pylint: disable=protected-access
+                self.conv.would_create(obj)
             if not suspended and self.spec["init_database"]:
                 self.jobs.append({"name": _odoo.job(self.spec, self.version, "init")["metadata"]["name"],
                                   "state": "would run"})

@@ -123,7 +123,10 @@ options:
     type: bool
     default: false
   namespace:
-    description: The tenant's namespace, for the CronJob. Defaults to C(odoo-<tenant>). It must exist.
+    description:
+      - The tenant's namespace, for the CronJob. Defaults to C(odoo-<tenant>). It must exist.
+      - In check mode a namespace that does not exist yet (a playbook's earlier odoo_tenant task would create it) is
+        not an error; the CronJob and its Secret are reported as created.
     type: str
   schedule:
     description: The CronJob's schedule, five cron fields or a descriptor such as V(@daily).

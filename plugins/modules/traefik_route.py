@@ -85,7 +85,9 @@ options:
     choices: [present, absent]
     default: present
 notes:
-  - Check mode uses the API server's dry run. Diff mode shows the managed fields before and after.
+  - Check mode uses the API server's dry run. When the namespace does not exist yet (a playbook's earlier
+    odoo_tenant task would create it), check mode reports every object as created; the host claims are still checked.
+  - Diff mode shows the managed fields before and after.
 """
 
 EXAMPLES = r"""

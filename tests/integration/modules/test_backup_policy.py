@@ -366,6 +366,15 @@ def test_cronjob_lifecycle(lab, kubectl, namespace, container, source):
     planned = run_task("backup_policy", args, check=True, diff=True)
     assert planned["changed"] is True and planned["api_writes"] == 0, planned.get("msg")
     assert cronjob() is None
+    # in check mode, a namespace that odoo_tenant has not created yet is planned for, not refused
+    missing = dict(args, namespace=f"{namespace}-later")
+    planned_early = run_task("backup_policy", missing, check=True, diff=True)
+    assert planned_early["changed"] is True and planned_early["api_writes"] == 0, planned_early.get("msg")
+    assert sorted(planned_early["changed_objects"]) == [f"CronJob/{namespace}-later/odoo-backup",
+                                                        f"Secret/{namespace}-later/odoo-backup"]
+    assert DB_PASSWORD not in json.dumps(planned_early)
+    refused = run_task("backup_policy", missing)
+    assert refused["failed"] and f"namespace '{namespace}-later' does not exist" in refused["msg"]
     assert DB_PASSWORD not in json.dumps(planned["diff"]) and lab["blob"]["account_key"] not in json.dumps(planned)
 
     created = run_task("backup_policy", args, diff=True, verbosity=3)

@@ -140,6 +140,13 @@ def test_version_upgrade_runs_the_upgrade_job_in_order(kube, lab, tenant):
     # a rolled kwok pod has at times been reported unready again later (an open question, see the README).
     again = run_task("odoo_tenant", dict(args, odoo_version="17.0", wait=False))
     assert again.get("api_writes") == 0 and again["changed"] is False, again.get("msg")
+    # Odoo moves a database forward only: back to 16.0 is refused, before any write
+    back = run_task("odoo_tenant", dict(args, wait=False))
+    assert back["failed"] and "odoo_version='16.0' is older than the 17.0 the tenant runs" in back["msg"]
+    jobs = [j.metadata.name for j in client.BatchV1Api(kube).list_namespaced_job(f"odoo-{tenant}").items]
+    assert not back.get("api_writes") and "odoo-upgrade-16-0" not in jobs
+    assert apps.read_namespaced_deployment("odoo-web", f"odoo-{tenant}").spec.template.spec.containers[0].image \
+        == "odoo:17.0"
 
 
 def test_failed_upgrade_leaves_the_old_version_serving(kube, lab, tenant):
@@ -255,6 +262,18 @@ ROUTE_BAD = [
     ({"rate_limit": {"average": 0, "burst": 1}}, "rate_limit.average=0 must be at least 1"),
     ({"name": "nosuchtenant"}, "does not exist: converge the tenant with odoo_tenant first"),
 ]
+
+
+def test_routes_in_check_mode_before_the_namespace_exists(kube, lab):
+    """A playbook in check mode: odoo_tenant would create the namespace, so traefik_route plans every object."""
+    name = f"t{uuid.uuid4().hex[:8]}"
+    args = {"kubeconfig": lab["kubernetes"]["kubeconfig"], "name": name, "odoo_version": "17.0",
+            "hosts": [f"{name}.example.com"], "tls": {"cert_resolver": "le"}}
+    planned = run_task("traefik_route", args, check=True, diff=True)
+    assert planned["changed"] is True and planned["api_writes"] == 0, planned.get("msg")
+    assert len(planned["changed_objects"]) == 8 and f"IngressRoute/odoo-{name}/odoo" in planned["changed_objects"]
+    assert planned["diff"]["before"][f"IngressRoute/odoo-{name}/odoo"] is None
+    assert _ns(kube, name) is None
 
 
 def test_bad_input_is_refused_before_any_write(kube, lab):

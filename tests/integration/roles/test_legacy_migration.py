@@ -29,14 +29,6 @@ def _playbook(playbook, extra=None, collections=None, limit=None):
 
 
 @pytest.fixture(scope="module")
-def collections(tmp_path_factory):
-    path = tmp_path_factory.mktemp("collections")
-    os.makedirs(path / "ansible_collections" / "odoo_saas")
-    os.symlink(REPO, path / "ansible_collections" / "odoo_saas" / "platform")
-    return str(path)
-
-
-@pytest.fixture(scope="module")
 def run(collections):
     # hooli lives in env-shared: its cluster, server and kubeconfig come from the platform role, run once here.
     foundation = _playbook("playbooks/shared_environment.yml", collections=collections, limit="env-shared")

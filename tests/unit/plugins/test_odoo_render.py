@@ -100,3 +100,14 @@ def test_hash_annotation_changes_with_the_desired_object():
 def test_secret_values_are_masked_in_diffs():
     obj = {"kind": "Secret", "metadata": {"name": "s"}, "stringData": {"db_password": "hunter2"}}
     assert _kube._redact(obj)["stringData"] == {"db_password": "********"}  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize("running, wanted", [(None, "15.0"), ("16.0", "16.0"), ("16.0", "17.0"), ("9.0", "15.0"),
+                                             ("17.0", "19.0")])
+def test_a_tenant_moves_to_the_same_or_a_newer_version(running, wanted):
+    _odoo.check_not_older(running, wanted)
+
+
+def test_a_tenant_never_moves_to_an_older_version():
+    with pytest.raises(InputError, match=r"odoo_version='16.0' is older than the 17.0 the tenant runs"):
+        _odoo.check_not_older("17.0", "16.0")
