@@ -5,6 +5,7 @@ PostgreSQL, the API server, Traefik and the VM. The tests run in order, on the l
 import json
 import os
 import subprocess
+import time
 import urllib.request
 
 import psycopg
@@ -54,9 +55,18 @@ def _record(lab):
         return json.load(handle)
 
 
-def _routers(lab):
-    with urllib.request.urlopen(lab["traefik"]["api"] + "/api/http/routers?per_page=1000", timeout=5) as response:
-        return [r for r in json.load(response) if "hooli.odoo.lab.test" in r.get("rule", "")]
+def _routers(lab, settle=None):
+    """hooli's routers as Traefik reports them. Traefik applies a written or deleted IngressRoute from its watch a
+    moment after the playbook ends: settle="enabled" or "gone" waits up to 20 s for that state."""
+    deadline = time.monotonic() + (20 if settle else 0)
+    while True:
+        with urllib.request.urlopen(lab["traefik"]["api"] + "/api/http/routers?per_page=1000", timeout=5) as response:
+            routers = [r for r in json.load(response) if "hooli.odoo.lab.test" in r.get("rule", "")]
+        settled = {"enabled": bool(routers) and {r["status"] for r in routers} == {"enabled"},
+                   "gone": not routers}.get(settle, True)
+        if settled or time.monotonic() > deadline:
+            return routers
+        time.sleep(0.5)
 
 
 def _counts(pg, dbname="hooli"):
@@ -142,7 +152,8 @@ def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run
     assert record["phase"] == "complete" and record["attempts"] == 2 and record["downtime_seconds"] > 0
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
     assert _odoo_status(lab) == 3
-    assert [r["status"] for r in _routers(lab)] and {r["status"] for r in _routers(lab)} == {"enabled"}
+    routers = _routers(lab, settle="enabled")
+    assert routers and {r["status"] for r in routers} == {"enabled"}
 
     again = run()
     assert again.returncode == 0 and _recap(again)["legacy-hooli"]["changed"] == "0"
@@ -157,7 +168,7 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
     assert _odoo_status(lab) == 0
     with urllib.request.urlopen(lab["legacy_vm"]["odoo_url"] + "/web/health", timeout=5) as response:
         assert response.status == 200
-    assert not _routers(lab)
+    assert not _routers(lab, settle="gone")
     routes = json.loads(kubectl("-n", "odoo-hooli", "get", "ingressroutes.traefik.io", "-o", "json").stdout)
     assert routes["items"] == []
     assert _record(lab)["phase"] == "rolled_back" and os.path.exists(conf)
@@ -174,4 +185,4 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab):
     assert result.returncode == 0, result.stdout[-3000:]
     assert _record(lab)["phase"] == "complete" and _odoo_status(lab) == 3
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
-    assert {r["status"] for r in _routers(lab)} == {"enabled"}
+    assert {r["status"] for r in _routers(lab, settle="enabled")} == {"enabled"}
