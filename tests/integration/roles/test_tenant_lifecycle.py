@@ -128,6 +128,8 @@ class Tenant:
     def backups(self):
         """Backup id -> its parts, under <tenant>/ in the environment's container."""
         found = {}
+        if not self.blob.exists():  # a fresh lab: the first backup of any tenant creates the container
+            return found
         for blob in self.blob.list_blobs(name_starts_with=self.name + "/"):
             _tenant, bid, part = blob.name.split("/", 2)
             found.setdefault(bid, set()).add(part)
@@ -173,7 +175,7 @@ class Tenant:
         for key in self.redis.scan_iter(match=f"{self.name}:*"):
             self.redis.delete(key)
         self.redis.close()
-        for blob in list(self.blob.list_blobs(name_starts_with=self.name + "/")):
+        for blob in list(self.blob.list_blobs(name_starts_with=self.name + "/")) if self.blob.exists() else []:
             self.blob.delete_blob(blob.name)
         for kind in ("db", "redis"):
             path = os.path.join(self.secret_dir, f"{self.name}-{kind}")
