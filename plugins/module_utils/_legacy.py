@@ -251,14 +251,16 @@ def gather(params, check_mode=False):
         password = None
     connection["db_host"] = connection["db_host"] if connection["db_host"] not in (None, "False") else "localhost"
     connection["db_port"] = int(connection["db_port"]) if connection["db_port"] not in (None, "False") else 5432
-    if not connection["db_name"]:
+    wanted = set(params["gather"])
+    needs_db = wanted & {"postgres", "odoo", "row_counts", "filestore"}
+    # Only the facts read from the database need one; the filestore's hashes and the tools do not.
+    if needs_db and not connection["db_name"]:
         raise InputError("db_name is missing: give odoo_conf (a file that sets db_name) or db_name.")
-    if not connection["db_user"] or connection["db_user"] == "False":
+    if needs_db and (not connection["db_user"] or connection["db_user"] == "False"):
         raise InputError("db_user is missing: give odoo_conf (a file that sets db_user) or db_user.")
     filestore = params.get("filestore")
-    if not filestore and conf.get("data_dir"):
+    if not filestore and conf.get("data_dir") and connection["db_name"]:
         filestore = os.path.join(conf["data_dir"], "filestore", connection["db_name"])
-    wanted = set(params["gather"])
     facts = {"conf": {key: conf[key] for key in CONF_KEYS if key in conf}, "filestore_path": filestore,
              "connection": {"host": connection["db_host"], "port": connection["db_port"],
                             "user": connection["db_user"], "database": connection["db_name"]}}
@@ -275,7 +277,6 @@ def gather(params, check_mode=False):
         if not filestore:
             raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")
         facts["filestore_hashes"] = filestore_hashes(filestore, None if check_mode else params.get("manifest"))
-    needs_db = wanted & {"postgres", "odoo", "row_counts", "filestore"}
     if not needs_db:
         return facts
     psql = Psql(params.get("pg_bin_dir"), connection["db_host"], connection["db_port"], connection["db_user"],

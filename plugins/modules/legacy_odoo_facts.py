@@ -76,6 +76,8 @@ options:
     default: []
 notes:
   - Supports check mode; it reads only.
+  - Needs one of O(odoo_conf), O(db_name) or O(filestore); the database facts need a database and a role (from
+    O(odoo_conf), or O(db_name) and O(db_user)), C(filestore_hashes) only a filestore.
 """
 
 EXAMPLES = r"""
@@ -183,7 +185,7 @@ def main():
             "manifest": {"type": "path"},
             "disk_paths": {"type": "list", "elements": "path", "default": []},
         },
-        required_one_of=[["odoo_conf", "db_name"]],
+        required_one_of=[["odoo_conf", "db_name", "filestore"]],
         supports_check_mode=True,
     )
     run_module(module, lambda: {"changed": False, "odoo_database": gather(module.params, module.check_mode)})

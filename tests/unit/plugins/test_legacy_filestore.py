@@ -6,7 +6,11 @@ import json
 import os
 import stat
 
-from ansible_collections.odoo_saas.platform.plugins.module_utils._legacy import filestore_check, filestore_hashes
+import pytest
+
+from ansible_collections.odoo_saas.platform.plugins.module_utils._common import InputError
+from ansible_collections.odoo_saas.platform.plugins.module_utils._legacy import (
+    filestore_check, filestore_hashes, gather)
 
 
 class Rows:
@@ -66,3 +70,13 @@ def test_a_manifest_of_another_folder_is_ignored(tmp_path):
     manifest = str(tmp_path / "m.json")
     filestore_hashes(str(other), manifest)
     assert filestore_check(Rows(rows), str(root), manifest=manifest)["hashed_earlier"] == 0
+
+
+def test_hashing_needs_no_database_but_a_database_fact_does(tmp_path):
+    root = tmp_path / "filestore"
+    _store(str(root), b"y" * 100)
+    manifest = str(tmp_path / "m.json")
+    facts = gather({"gather": ["filestore_hashes"], "filestore": str(root), "manifest": manifest})
+    assert facts["filestore_hashes"]["files"] == 1 and os.path.exists(manifest)
+    with pytest.raises(InputError, match="db_name is missing"):
+        gather({"gather": ["row_counts"], "filestore": str(root)})
