@@ -62,7 +62,7 @@ build: deps
 	@mkdir -p $(CACHE_DIR)/build
 	ansible-galaxy collection build --force --output-path $(CACHE_DIR)/build .
 	rm -rf $(CACHE_DIR)/build/installed
-	ANSIBLE_COLLECTIONS_PATH=$(CACHE_DIR)/build/installed ansible-galaxy collection install \
+	ANSIBLE_COLLECTIONS_PATH=$(CACHE_DIR)/build/installed ansible-galaxy collection install --no-deps \
 	  -p $(CACHE_DIR)/build/installed $(CACHE_DIR)/build/odoo_saas-platform-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(CACHE_DIR)/build/installed ansible-galaxy collection verify --offline \
 	  -p $(CACHE_DIR)/build/installed odoo_saas.platform

@@ -51,3 +51,29 @@ if [ "$(cat "$VENV/.requirements-hash" 2>/dev/null || true)" != "$wanted" ]; the
   "$VENV/bin/pip" install -q -r requirements-dev.txt
   echo "$wanted" >"$VENV/.requirements-hash"
 fi
+
+# The roles use kubernetes.core (awx/requirements.yml, galaxy.yml). Galaxy is not always reachable, PyPI is: the
+# `ansible` wheel ships the collection, so take that one folder from it into the collections path.
+COLLECTIONS="${ANSIBLE_COLLECTIONS_PATH:-$CACHE_DIR/collections}"
+COLLECTIONS="${COLLECTIONS%%:*}"
+KUBERNETES_CORE_FROM="ansible>=12,<13"
+if [ ! -f "$COLLECTIONS/ansible_collections/kubernetes/core/MANIFEST.json" ]; then
+  echo "bootstrap: installing kubernetes.core into $COLLECTIONS (from the $KUBERNETES_CORE_FROM wheel on PyPI)"
+  wheels="$(mktemp -d)"
+  trap 'rm -rf "$wheels"' EXIT
+  "$VENV/bin/pip" download -q --no-deps --only-binary=:all: -d "$wheels" "$KUBERNETES_CORE_FROM"
+  "$VENV/bin/python" - "$COLLECTIONS" "$wheels"/ansible-*.whl <<'PY'
+import os, shutil, sys, tempfile, zipfile
+dest, wheel = sys.argv[1], sys.argv[2]
+prefix = "ansible_collections/kubernetes/core/"
+with zipfile.ZipFile(wheel) as archive, tempfile.TemporaryDirectory(dir=os.path.dirname(dest) or ".") as tmp:
+    members = [name for name in archive.namelist() if name.startswith(prefix)]
+    if not any(name == prefix + "MANIFEST.json" for name in members):
+        sys.exit(f"bootstrap: {wheel} has no {prefix}MANIFEST.json")
+    archive.extractall(tmp, members)
+    target = os.path.join(dest, prefix)
+    shutil.rmtree(target, ignore_errors=True)
+    os.makedirs(os.path.dirname(target.rstrip("/")), exist_ok=True)
+    os.rename(os.path.join(tmp, prefix), target)
+PY
+fi
