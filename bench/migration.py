@@ -146,7 +146,9 @@ def main():
     os.makedirs(os.path.join(collections, "ansible_collections", "odoo_saas"))
     os.symlink(REPO, os.path.join(collections, "ansible_collections", "odoo_saas", "platform"))
     bin_venv = os.path.dirname(os.path.abspath(sys.executable))
-    aenv = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, PATH=bin_venv + ":" + os.environ["PATH"])
+    # kubernetes.core, which the roles use, comes from the inherited collections path (scripts/bootstrap.sh).
+    search_path = ":".join(p for p in (collections, os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")) if p)
+    aenv = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=search_path, PATH=bin_venv + ":" + os.environ["PATH"])
     launched = time.time()
     t_ours, result = _run([os.path.join(bin_venv, "ansible-playbook"), "-i", os.path.join(REPO, "inventories/lab"),
                            "-i", inventory, os.path.join(REPO, "playbooks/migrate_legacy_vm.yml"),

@@ -9,8 +9,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 
 @pytest.fixture(scope="module")
 def collections(tmp_path_factory):
-    """A private ANSIBLE_COLLECTIONS_PATH in which odoo_saas.platform is this checkout."""
+    """An ANSIBLE_COLLECTIONS_PATH in which odoo_saas.platform is this checkout, followed by the inherited path,
+    where the roles' dependency kubernetes.core is installed (scripts/bootstrap.sh; galaxy.yml declares it)."""
     path = tmp_path_factory.mktemp("collections")
     os.makedirs(path / "ansible_collections" / "odoo_saas")
     os.symlink(REPO, path / "ansible_collections" / "odoo_saas" / "platform")
-    return str(path)
+    inherited = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")
+    return ":".join(p for p in (str(path), inherited) if p)

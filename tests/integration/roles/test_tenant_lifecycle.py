@@ -57,11 +57,12 @@ def _recap(result, host):
 @pytest.fixture(scope="module")
 def websocket_paths(collections):
     """The version table of plugins/module_utils/_odoo.py: version -> websocket path."""
-    sys.path.insert(0, collections)
+    ours = collections.split(":")[0]
+    sys.path.insert(0, ours)
     try:
         odoo = importlib.import_module("ansible_collections.odoo_saas.platform.plugins.module_utils._odoo")
     finally:
-        sys.path.remove(collections)
+        sys.path.remove(ours)
     return {version: facts["websocket_path"] for version, facts in odoo.VERSIONS.items()}
 
 
