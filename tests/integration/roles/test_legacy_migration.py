@@ -76,6 +76,10 @@ def _counts(pg, dbname="hooli"):
         return {t: conn.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0] for s, t in tables}
 
 
+def _pgpass(lab):
+    return os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli", ".pgpass")
+
+
 def _target_exists(lab):
     pg = lab["postgres"]["platform"]
     with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
@@ -145,13 +149,15 @@ def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run
     # Frozen, nothing restored, not onboarded, no route: no copy serves but the one that can (after a rollback).
     assert _odoo_status(lab) == 3 and _record(lab)["phase"] == "frozen" and not _routers(lab)
     assert _counts(lab["postgres"]["platform"]) == {}
+    # The admin's password file is gone when the restore ends, even when it fails.
+    assert not os.path.exists(_pgpass(lab))
 
     rerun = run()
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     record = _record(lab)
     assert record["phase"] == "complete" and record["attempts"] == 2 and record["downtime_seconds"] > 0
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
-    assert _odoo_status(lab) == 3
+    assert _odoo_status(lab) == 3 and not os.path.exists(_pgpass(lab))
     routers = _routers(lab, settle="enabled")
     assert routers and {r["status"] for r in routers} == {"enabled"}
 
