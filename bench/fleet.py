@@ -28,6 +28,7 @@ if not os.path.islink(os.path.join(_TREE, "ansible_collections", "odoo_saas", "p
     os.makedirs(os.path.join(_TREE, "ansible_collections", "odoo_saas"), exist_ok=True)
     os.symlink(REPO, os.path.join(_TREE, "ansible_collections", "odoo_saas", "platform"))
 sys.path.insert(0, _TREE)
+sys.path.insert(0, os.path.join(REPO, "lab"))
 MANAGED = {"namespaces", "configmaps", "secrets", "services", "deployments", "jobs", "networkpolicies",
            "resourcequotas", "limitranges", "poddisruptionbudgets", "ingressroutes", "middlewares",
            "persistentvolumeclaims", "horizontalpodautoscalers"}
@@ -179,6 +180,40 @@ def measure(way, names, forks, lab, tmp, scenarios=None):
     return results
 
 
+def scale_pools(lab, tenants_per_way, ways):
+    """Add kwok nodes to the lab's web and worker pools until they hold the fleet, as AKS's cluster autoscaler
+    would: the lab's 3 web and 2 worker nodes hold about 50 tenants' pods. Nodes already there are kept, and the
+    added ones are left in place afterwards (deleting kwok nodes stalls kwok's heartbeats; `make lab-down` and
+    `make lab-up` start a fresh lab)."""
+    from lablib import kube  # pylint: disable=import-error,import-outside-toplevel
+
+    kubectl = [lab["kubernetes"]["kubectl"], "--kubeconfig", lab["kubernetes"]["kubeconfig"]]
+    # Pods per node, by the scarcer of CPU and memory: web 250m/512Mi on D8ds_v5, cron 100m/384Mi on D4ds_v5, with
+    # room for the init Jobs and the tenants the lab holds already.
+    wanted = {"web": -(-tenants_per_way * ways // 28) + 1, "worker": -(-tenants_per_way * ways // 30) + 1}
+    manifests = []
+    for pool, count in wanted.items():
+        mode, vm_size, base, zones, cpu, memory, taints = kube.DEFAULT_POOLS[pool]
+        for index in range(max(count - base, 0)):
+            manifests.append(kube.node_manifest(pool, index, mode, vm_size, zones, cpu, memory, taints,
+                                                name=kube.node_name(pool, index, digits="27182818")))
+    if manifests:
+        subprocess.run(kubectl + ["apply", "--server-side", "--field-manager=odoo-saas-bench", "-f", "-"],
+                       input="\n".join(json.dumps(m) for m in manifests), text=True, capture_output=True, check=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            out = subprocess.run(kubectl + ["get", "nodes", "-o", "json"], capture_output=True, text=True,
+                                 check=True).stdout
+            ready = {n["metadata"]["name"] for n in json.loads(out)["items"]
+                     if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))}
+            if all(m["metadata"]["name"] in ready for m in manifests):
+                break
+            time.sleep(2)
+        else:
+            raise SystemExit("the added kwok nodes did not become Ready within 120 s")
+    print(f"pools: {wanted} nodes for {tenants_per_way} tenants x {ways} ways ({len(manifests)} added)", flush=True)
+
+
 def cleanup(lab, prefix):
     kubectl = [lab["kubernetes"]["kubectl"], "--kubeconfig", lab["kubernetes"]["kubeconfig"]]
     names = subprocess.run(kubectl + ["get", "ns", "-o", "name"], capture_output=True, text=True, check=True).stdout
@@ -192,19 +227,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, action="append", help="fleet sizes (default 50)")
     parser.add_argument("--forks", type=int, default=10)
-    parser.add_argument("--common-scenarios", nargs="+", choices=[s for s, _w in SCENARIOS],
-                        help="measure the common way only in these scenarios (at N = 200 each one takes about "
-                             "40 minutes on 2 cores); ours always runs all three")
+    parser.add_argument("--common-scenarios", nargs="+", choices=[s for s, _w in SCENARIOS] + ["none"],
+                        help="measure the common way only in these scenarios, or not at all with `none` (at N = 200 "
+                             "each one takes about 40 minutes on 2 cores); ours always runs all three")
     args = parser.parse_args()
     lab = lab_state()
     os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)
     for count in args.tenants or [50]:
         run_id = time.strftime("%H%M%S")
         print(f"fleet of {count} tenants, {args.forks} forks", flush=True)
+        if count > 50:
+            scale_pools(lab, count, 1 if "none" in (args.common_scenarios or []) else 2)
         with tempfile.TemporaryDirectory(prefix="odoo-saas-bench-") as tmp:
             ours = measure("ours", [f"bo{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp)
-            common = measure("common", [f"bk{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp,
-                             args.common_scenarios)
+            common = {} if "none" in (args.common_scenarios or []) else measure(
+                "common", [f"bk{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp, args.common_scenarios)
         cleanup(lab, f"bo{run_id}")
         cleanup(lab, f"bk{run_id}")
         report = {"tenants": count, "forks": args.forks, "ours": ours, "common": common,
