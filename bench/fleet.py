@@ -187,7 +187,7 @@ def scale_pools(lab, tenants_per_way, ways):
     `make lab-up` start a fresh lab)."""
     from lablib import kube  # pylint: disable=import-error,import-outside-toplevel
 
-    kubectl = [lab["kubernetes"]["kubectl"], "--kubeconfig", lab["kubernetes"]["kubeconfig"]]
+    kubectl = kube.Kubectl(lab["kubernetes"]["kubectl"], lab["kubernetes"]["kubeconfig"], os.devnull)
     # Pods per node, by the scarcer of CPU and memory: web 250m/512Mi on D8ds_v5, cron 100m/384Mi on D4ds_v5, with
     # room for the init Jobs and the tenants the lab holds already.
     wanted = {"web": -(-tenants_per_way * ways // 28) + 1, "worker": -(-tenants_per_way * ways // 30) + 1}
@@ -198,15 +198,14 @@ def scale_pools(lab, tenants_per_way, ways):
             manifests.append(kube.node_manifest(pool, index, mode, vm_size, zones, cpu, memory, taints,
                                                 name=kube.node_name(pool, index, digits="27182818")))
     if manifests:
-        subprocess.run(kubectl + ["apply", "--server-side", "--field-manager=odoo-saas-bench", "-f", "-"],
-                       input="\n".join(json.dumps(m) for m in manifests), text=True, capture_output=True, check=True)
+        kubectl.apply(manifests, "add kwok nodes")
+        added = {m["metadata"]["name"] for m in manifests}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            out = subprocess.run(kubectl + ["get", "nodes", "-o", "json"], capture_output=True, text=True,
-                                 check=True).stdout
-            ready = {n["metadata"]["name"] for n in json.loads(out)["items"]
+            nodes = json.loads(kubectl.run(["get", "nodes", "-o", "json"], what="list nodes"))["items"]
+            ready = {n["metadata"]["name"] for n in nodes
                      if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))}
-            if all(m["metadata"]["name"] in ready for m in manifests):
+            if added <= ready:
                 break
             time.sleep(2)
         else:
@@ -231,16 +230,17 @@ def main():
                         help="measure the common way only in these scenarios, or not at all with `none` (at N = 200 "
                              "each one takes about 40 minutes on 2 cores); ours always runs all three")
     args = parser.parse_args()
+    common_off = "none" in (args.common_scenarios or [])
     lab = lab_state()
     os.makedirs(os.path.join(REPO, "bench", "results"), exist_ok=True)
     for count in args.tenants or [50]:
         run_id = time.strftime("%H%M%S")
         print(f"fleet of {count} tenants, {args.forks} forks", flush=True)
         if count > 50:
-            scale_pools(lab, count, 1 if "none" in (args.common_scenarios or []) else 2)
+            scale_pools(lab, count, 1 if common_off else 2)
         with tempfile.TemporaryDirectory(prefix="odoo-saas-bench-") as tmp:
             ours = measure("ours", [f"bo{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp)
-            common = {} if "none" in (args.common_scenarios or []) else measure(
+            common = {} if common_off else measure(
                 "common", [f"bk{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp, args.common_scenarios)
         cleanup(lab, f"bo{run_id}")
         cleanup(lab, f"bk{run_id}")
