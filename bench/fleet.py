@@ -12,6 +12,7 @@ one run, because these machines are shared and their absolute speed varies.
 """
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -153,7 +154,7 @@ COMMON = """
 SCENARIOS = (("create", 2), ("noop", 2), ("change", 3))
 
 
-def measure(way, names, forks, lab, tmp, scenarios=None):
+def measure(way, names, forks, lab, tmp, scenarios=None, on_result=lambda results: None):
     inventory = os.path.join(tmp, f"{way}.ini")
     with open(inventory, "w", encoding="utf-8") as handle:
         handle.write("[tenants]\n" + "\n".join(f"{n} ansible_connection=local ansible_python_interpreter="
@@ -177,6 +178,7 @@ def measure(way, names, forks, lab, tmp, scenarios=None):
         results[scenario] = {"seconds": round(elapsed, 1), "api_writes": api_writes(lab) - before,
                              "changed_tasks": changed}
         print(f"  {way:<6} {scenario:<7} {elapsed:7.1f}s  writes {results[scenario]['api_writes']:>6}", flush=True)
+        on_result(results)
     return results
 
 
@@ -238,18 +240,32 @@ def main():
         print(f"fleet of {count} tenants, {args.forks} forks", flush=True)
         if count > 50:
             scale_pools(lab, count, 1 if common_off else 2)
-        with tempfile.TemporaryDirectory(prefix="odoo-saas-bench-") as tmp:
-            ours = measure("ours", [f"bo{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp)
-            common = {} if common_off else measure(
-                "common", [f"bk{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp, args.common_scenarios)
-        cleanup(lab, f"bo{run_id}")
-        cleanup(lab, f"bk{run_id}")
-        report = {"tenants": count, "forks": args.forks, "ours": ours, "common": common,
-                  "speedup": {s: round(common[s]["seconds"] / ours[s]["seconds"], 2) for s in ours if s in common},
+        report = {"tenants": count, "forks": args.forks, "ours": {}, "common": {}, "speedup": {}, "complete": False,
                   "command": f"python bench/fleet.py --tenants {count} --forks {args.forks}" + (
                       " --common-scenarios " + " ".join(args.common_scenarios) if args.common_scenarios else ""),
                   "date": time.strftime("%Y-%m-%d")}
-        with open(os.path.join(REPO, "bench", "results", f"fleet-{count}.json"), "w", encoding="utf-8") as handle:
+        out = os.path.join(REPO, "bench", "results", f"fleet-{count}.json")
+
+        def save(way, results, report=report, out=out):
+            # Written after every scenario: a run cut short (the common way takes hours at N = 200) keeps what it
+            # measured, marked "complete": false.
+            report[way] = dict(results)
+            report["speedup"] = {s: round(report["common"][s]["seconds"] / report["ours"][s]["seconds"], 2)
+                                 for s in report["ours"] if s in report["common"]}
+            with open(out + ".partial", "w", encoding="utf-8") as handle:
+                json.dump(report, handle, indent=2)
+
+        with tempfile.TemporaryDirectory(prefix="odoo-saas-bench-") as tmp:
+            measure("ours", [f"bo{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp,
+                    on_result=functools.partial(save, "ours"))
+            if not common_off:
+                measure("common", [f"bk{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp,
+                        args.common_scenarios, on_result=functools.partial(save, "common"))
+        cleanup(lab, f"bo{run_id}")
+        cleanup(lab, f"bk{run_id}")
+        report["complete"] = True
+        os.remove(out + ".partial")
+        with open(out, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2)
         print(json.dumps(report["speedup"]), flush=True)
 
