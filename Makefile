@@ -52,8 +52,8 @@ lint: deps
 	ansible-lint --nocolor --profile production
 
 integration: lab-up collection-link
-	$(PY) -m pytest -q -n 2 -m "not serial" tests/integration $(PYTEST_ARGS)
-	$(PY) -m pytest -q -m serial tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 --durations=15 -m "not serial" tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest -q --durations=10 -m serial tests/integration $(PYTEST_ARGS)
 
 # reset first: molecule keeps `prepared: true` in ~/.ansible/tmp across runs from the same path, and its test
 # sequence has no destroy, so a second run would skip prepare (the dedicated scenario's shared cluster, hooli's reset).
