@@ -543,3 +543,11 @@ def namespace_gone(client, name):
         ns = client.get("Namespace", name)
         return ns is None, None if ns is None else ns.get("status", {}).get("phase")
     return check
+
+
+def gone(client, kind, name, namespace=None):
+    def check():
+        obj = client.get(kind, name, namespace)
+        return obj is None, None if obj is None else {"deletionTimestamp": obj["metadata"].get("deletionTimestamp"),
+                                                       "finalizers": obj["metadata"].get("finalizers", [])}
+    return check

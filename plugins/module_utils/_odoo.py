@@ -90,6 +90,16 @@ def validate(spec):
     if spec["node_pool"] and not re.match(r"^[a-z][a-z0-9]{0,11}$", spec["node_pool"]):
         raise InputError(f"node_pool={spec['node_pool']!r} is not an AKS pool name (lowercase letters and digits, "
                          "at most 12, starting with a letter).")
+    scale = spec.get("autoscale")
+    if scale:
+        if spec["tier"] != "dedicated":
+            raise InputError(f"autoscale is set for the {spec['tier']} tenant {spec['name']!r}: only dedicated tenants "
+                             "get an HPA (shared pools are sized for a fixed web_replicas). Remove autoscale, or "
+                             "use tier=dedicated.")
+        if scale["min"] < 1 or scale["max"] < scale["min"]:
+            raise InputError(f"autoscale min={scale['min']}, max={scale['max']} is invalid: use 1 <= min <= max.")
+        if not 1 <= scale["cpu"] <= 100:
+            raise InputError(f"autoscale.cpu={scale['cpu']} is out of range: a utilisation target is 1-100 percent.")
     _check_resources("web_resources", spec["web_resources"])
     _check_resources("cron_resources", spec["cron_resources"])
     for key, value in spec["quota"].items():
@@ -239,6 +249,10 @@ def render(spec, version, replicas_override=None):
     conf_hash = hashlib.sha256(odoo_conf(spec, version).encode()).hexdigest()[:12]
     replicas = {"web": spec["web_replicas"], "cron": spec["cron_replicas"]}
     replicas.update(replicas_override or {})
+    # With an HPA the web Deployment's replica count is the HPA's: applying web_replicas on every run would undo
+    # its scaling (and write on every run). Left out, it starts at 1 and the HPA raises it to autoscale.min.
+    hpa = spec["tier"] == "dedicated" and bool(spec["autoscale"])
+    autoscaled = hpa and not replicas_override
     for component, args in (("web", ["--max-cron-threads=0"]), ("cron", ["--no-http", "--workers=0"])):
         resources = spec["web_resources"] if component == "web" else spec["cron_resources"]
         pod, _container = _pod(spec, version, component, args, resources)
@@ -252,7 +266,7 @@ def render(spec, version, replicas_override=None):
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": f"odoo-{component}", "namespace": ns, "labels": labels(spec, component),
                          "annotations": {f"{LABEL}/odoo-version": version}},
-            "spec": {"replicas": replicas[component],
+            "spec": {**({} if component == "web" and autoscaled else {"replicas": replicas[component]}),
                      "selector": {"matchLabels": {"app.kubernetes.io/instance": spec["name"],
                                                   "app.kubernetes.io/component": component}},
                      "strategy": {"type": "RollingUpdate",
@@ -267,12 +281,12 @@ def render(spec, version, replicas_override=None):
                                           "app.kubernetes.io/component": "web"},
                              "ports": [{"name": "http", "port": 8069, "targetPort": 8069},
                                        {"name": "websocket", "port": 8072, "targetPort": 8072}]}})
-    if spec["web_replicas"] >= 2:
+    if (spec["autoscale"]["min"] if hpa else spec["web_replicas"]) >= 2:
         objects.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
                         "metadata": {"name": "odoo-web", "namespace": ns, "labels": labels(spec, "web")},
                         "spec": {"minAvailable": 1, "selector": {"matchLabels": {
                             "app.kubernetes.io/instance": spec["name"], "app.kubernetes.io/component": "web"}}}})
-    if spec["tier"] == "dedicated" and spec["autoscale"]:
+    if hpa:
         objects.append({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
                         "metadata": {"name": "odoo-web", "namespace": ns, "labels": labels(spec, "web")},
                         "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "odoo-web"},
@@ -379,7 +393,9 @@ def routes(spec, version):
          "spec": {"redirectScheme": {"scheme": "https", "permanent": True}}},
         {"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware",
          "metadata": {"name": "block-database-manager", "namespace": ns, "labels": dict(lab)},
-         "spec": {"ipAllowList": {"sourceRange": ["127.0.0.1/32"], "rejectStatusCode": 403}}},
+         # An allow-list that admits no client (none connects from the limited-broadcast address): every request
+         # is refused with a 403, before it reaches Odoo.
+         "spec": {"ipAllowList": {"sourceRange": ["255.255.255.255/32"], "rejectStatusCode": 403}}},
     ]
     tls = {"certResolver": spec["tls"]["cert_resolver"]} if spec["tls"].get("cert_resolver") else \
         {"secretName": spec["tls"]["secret_name"]}

@@ -19,6 +19,10 @@ VERSION_ANNOTATION = f"{_odoo.LABEL}/odoo-version"
 INITIALISED_ANNOTATION = f"{_odoo.LABEL}/initialised-version"
 
 
+def _job_failed(job):
+    return any(c["type"] == "Failed" and c["status"] == "True" for c in job.get("status", {}).get("conditions", []))
+
+
 class TenantRunner:
     def __init__(self, client, spec, check_mode):
         self.client = client
@@ -123,14 +127,27 @@ class TenantRunner:
     def _run_job(self, job):
         name = job["metadata"]["name"]
         existing = self.client.get("Job", name, self.ns)
-        if existing is None:
+        rerun = {}
+        if existing is not None and _job_failed(existing):
+            # A failed Job of an earlier run (kept a day for its logs) is run again: a re-run after a fix must not
+            # find the old failure and give up. Its spec may differ (a fixed image tag), and a Job's template is
+            # immutable, so it is deleted and created anew.
+            rerun = {"rerun_of_failed": True}
+            self.conv.delete("Job", name, self.ns)
+            if not self.check_mode:
+                _kube.wait_for(_kube.gone(self.client, "Job", name, self.ns), self.spec["wait_timeout"],
+                               f"the failed Job {self.ns}/{name} to be deleted")
+            existing = None
+        if rerun and self.check_mode:
+            self.conv.would_create(job)  # the dry-run delete left it in place; a dry-run apply would change its template
+        elif existing is None:
             self.conv.converge(job, fetch=False)
         if self.check_mode:
-            self.jobs.append({"name": name, "state": "would run"})
+            self.jobs.append(dict(rerun, name=name, state="would run"))
             return
         state = _kube.wait_for(_kube.job_finished(self.client, name, self.ns), self.spec["wait_timeout"],
                                f"Job {self.ns}/{name}")
-        self.jobs.append(dict(state, name=name))
+        self.jobs.append(dict(state, name=name, **rerun))
         if not state["complete"]:
             raise ServiceError(f"Job {self.ns}/{name} failed ({state}); the tenant keeps its previous state. Read the "
                                f"Job's logs: kubectl -n {self.ns} logs job/{name}", jobs=self.jobs)

@@ -66,7 +66,10 @@ options:
     type: int
     default: 8
   web_replicas:
-    description: Web pods.
+    description:
+      - Web pods.
+      - With O(autoscale) the HPA owns the count, and this option is not applied.
+      - A PodDisruptionBudget keeps one web pod up when there are 2 or more (O(autoscale.min) with an HPA).
     type: int
     default: 1
   cron_replicas:
@@ -171,7 +174,9 @@ options:
         type: str
         default: 10Gi
   autoscale:
-    description: An HPA for the web Deployment of a dedicated tenant.
+    description:
+      - An HPA for the web Deployment of a dedicated tenant; refused for a shared one.
+      - The web Deployment's replica count is then left to the HPA, so a re-run never scales it back.
     type: dict
     suboptions:
       min:
@@ -206,7 +211,10 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait, on a monotonic clock. On a timeout the task fails with the state it saw.
+    description:
+      - Seconds to wait, on a monotonic clock.
+      - On a timeout the task fails with the last state it saw (C(state)), the objects written so far
+        (RV(changed_objects), RV(api_writes)) and the Jobs' states (C(jobs)).
     type: int
     default: 600
   state:
@@ -258,7 +266,7 @@ api_writes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.odoo_saas.platform.plugins.module_utils._common import run_module
+from ansible_collections.odoo_saas.platform.plugins.module_utils._common import OdooSaasError, run_module
 from ansible_collections.odoo_saas.platform.plugins.module_utils._kube import (
     Client, converge_result, kube_argument_spec)
 from ansible_collections.odoo_saas.platform.plugins.module_utils._tenant import TenantRunner
@@ -321,12 +329,17 @@ def main():
     def work():
         with Client(module.params) as client:
             runner = TenantRunner(client, module.params, module.check_mode)
-            namespace = runner.preflight()
-            if module.params["state"] == "absent":
-                runner.absent(namespace)
-            else:
-                runner.present(namespace)
-            tenant = runner.status()
+            try:
+                namespace = runner.preflight()
+                if module.params["state"] == "absent":
+                    runner.absent(namespace)
+                else:
+                    runner.present(namespace)
+                tenant = runner.status()
+            except OdooSaasError as exc:
+                # A timeout or a failed Job fails the task with what was written before it, and the Jobs' states.
+                exc.details.update(converge_result(runner.conv, client, False), jobs=runner.jobs)
+                raise
             return converge_result(runner.conv, client, module._diff, tenant=tenant)  # pylint: disable=protected-access
 
     run_module(module, work)

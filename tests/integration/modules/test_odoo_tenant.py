@@ -4,7 +4,10 @@ Every check reads back from the API server or from Traefik's API.
 """
 
 import base64
+import http.client
 import json
+import socket
+import ssl
 import urllib.request
 import uuid
 
@@ -118,6 +121,21 @@ def test_a_migrated_database_is_not_initialised_again(kube, lab, tenant):
     assert again["changed"] is False and again["api_writes"] == 0
 
 
+def test_a_timeout_fails_with_what_was_written(kube, lab, tenant):
+    """Web pods no node can hold stay Pending: the wait times out, and the failure says what was written."""
+    big = {"requests": {"cpu": "60", "memory": "1Gi"}, "limits": {"cpu": "60", "memory": "1Gi"}}
+    args = _tenant_args(lab, tenant, web_resources=big, quota={"cpu": "80", "memory": "8Gi", "limits.cpu": "80",
+                                                              "limits.memory": "16Gi", "pods": "20"}, wait_timeout=15)
+    failed = run_task("odoo_tenant", args)
+    assert failed["failed"] is True and "timed out after 15s waiting for Deployment" in failed["msg"], failed.get("msg")
+    assert failed["state"]["replicas"] == 1 and failed["state"]["ready"] == 0 and failed["state"]["available"] == 0
+    assert failed["changed"] is True and failed["api_writes"] > 0
+    assert f"Deployment/odoo-{tenant}/odoo-web" in failed["changed_objects"]
+    assert failed["jobs"][0]["name"] == "odoo-init-17-0" and failed["jobs"][0]["complete"] is True
+    pods = client.CoreV1Api(kube).list_namespaced_pod(f"odoo-{tenant}", label_selector="app.kubernetes.io/component=web")
+    assert [p.status.phase for p in pods.items] == ["Pending"]
+
+
 def test_version_upgrade_runs_the_upgrade_job_in_order(kube, lab, tenant):
     args = _tenant_args(lab, tenant, version="16.0")
     assert run_task("odoo_tenant", args)["changed"]
@@ -162,8 +180,24 @@ def test_failed_upgrade_leaves_the_old_version_serving(kube, lab, tenant):
     cron = apps.read_namespaced_deployment("odoo-cron", f"odoo-{tenant}")
     assert cron.spec.replicas == 1 and cron.spec.template.spec.containers[0].image == "odoo:16.0"
 
+    # Fixed (a good image): the re-run runs the upgrade again instead of finding the failed Job and giving up.
+    planned = run_task("odoo_tenant", dict(args, odoo_version="17.0"), check=True)
+    assert planned["changed"] and planned["api_writes"] == 0 and planned["tenant"]["jobs"][-1]["rerun_of_failed"]
+    batch = client.BatchV1Api(kube)
+    assert batch.read_namespaced_job("odoo-upgrade-17-0", f"odoo-{tenant}").status.failed == 1
+    retried = run_task("odoo_tenant", dict(args, odoo_version="17.0"))
+    assert retried["changed"] is True, retried.get("msg")
+    assert retried["tenant"]["jobs"][-1]["rerun_of_failed"] is True and retried["tenant"]["jobs"][-1]["complete"]
+    job = batch.read_namespaced_job("odoo-upgrade-17-0", f"odoo-{tenant}")
+    assert job.status.succeeded == 1 and job.spec.template.spec.containers[0].image == "odoo:17.0"
+    web = apps.read_namespaced_deployment("odoo-web", f"odoo-{tenant}")
+    assert web.spec.template.spec.containers[0].image == "odoo:17.0"
+    assert apps.read_namespaced_deployment("odoo-cron", f"odoo-{tenant}").spec.replicas == 1
+
 
 def test_dedicated_tenant_lands_on_its_pool(kube, lab, tenant):
+    from integration.helpers import wait_for
+
     core = client.CoreV1Api(kube)
     pool = "d" + tenant[1:9]
     node = {"apiVersion": "v1", "kind": "Node",
@@ -177,16 +211,37 @@ def test_dedicated_tenant_lands_on_its_pool(kube, lab, tenant):
     assert missing["failed"] and f"node_pool='{pool}' has no nodes" in missing["msg"] and _ns(kube, tenant) is None
     core.create_node(node)
     try:
-        result = run_task("odoo_tenant", _tenant_args(lab, tenant, tier="dedicated", node_pool=pool,
-                                                      autoscale={"min": 1, "max": 3}))
+        args = _tenant_args(lab, tenant, tier="dedicated", node_pool=pool, autoscale={"min": 2, "max": 3})
+        result = run_task("odoo_tenant", args)
         assert result["changed"], result.get("msg")
-        pods = core.list_namespaced_pod(f"odoo-{tenant}", label_selector="app.kubernetes.io/instance=" + tenant).items
-        assert pods and all(p.spec.node_name == node["metadata"]["name"] for p in pods)
         hpa = client.AutoscalingV2Api(kube).read_namespaced_horizontal_pod_autoscaler("odoo-web", f"odoo-{tenant}")
-        assert hpa.spec.max_replicas == 3
+        assert hpa.spec.min_replicas == 2 and hpa.spec.max_replicas == 3
+        assert client.PolicyV1Api(kube).read_namespaced_pod_disruption_budget("odoo-web", f"odoo-{tenant}")
+        # The lab's real kube-controller-manager runs the HPA: it raises the web Deployment to autoscale.min.
+        apps = client.AppsV1Api(kube)
+        wait_for(lambda: apps.read_namespaced_deployment("odoo-web", f"odoo-{tenant}").spec.replicas == 2,
+                 timeout=90, what="the HPA to scale odoo-web to its minimum of 2")
+        # A re-run leaves the HPA's count alone: no write, no scaling back to web_replicas.
+        again = run_task("odoo_tenant", args)
+        assert again["changed"] is False and again["api_writes"] == 0, again.get("changed_objects")
+        assert apps.read_namespaced_deployment("odoo-web", f"odoo-{tenant}").spec.replicas == 2
+        pods = core.list_namespaced_pod(f"odoo-{tenant}", label_selector="app.kubernetes.io/instance=" + tenant).items
+        assert len(pods) >= 3 and all(p.spec.node_name == node["metadata"]["name"] for p in pods)
     finally:
         run_task("odoo_tenant", dict(_tenant_args(lab, tenant), state="absent"))
         core.delete_node(node["metadata"]["name"])
+
+
+def _https_status(lab, host, path):
+    """The status Traefik's websecure entry point answers for `host` (SNI and Host header) and `path`."""
+    address, port = lab["traefik"]["websecure"].rsplit("/", 1)[1].split(":")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the tenant's TLS secret does not exist in the lab: Traefik's default cert
+    with socket.create_connection((address, int(port)), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            return int(tls.recv(64).split(b" ")[1])
 
 
 def _routers(lab, namespace):
@@ -221,6 +276,15 @@ def test_routes_lifecycle_and_host_claims(kube, lab, tenant):
         return len(routers) == 4 and all(r["status"] == "enabled" and "error" not in r for r in routers) and routers
 
     wait_for(enabled, timeout=60, what="Traefik to enable the tenant's four routers")
+    # Through the real Traefik: the database manager is refused to every client, loopback included, before Odoo;
+    # plain HTTP on the same host is redirected to HTTPS.
+    assert _https_status(lab, host, "/web/database/manager") == 403
+    assert _https_status(lab, host, "/web/database/selector") == 403
+    plain = http.client.HTTPConnection(*lab["traefik"]["web"].rsplit("/", 1)[1].split(":"), timeout=10)
+    plain.request("GET", "/web/login", headers={"Host": host})
+    answer = plain.getresponse()
+    assert answer.status in (301, 308) and answer.getheader("Location") == f"https://{host}/web/login"
+    plain.close()
     again = run_task("traefik_route", args)
     assert again["changed"] is False and again["api_writes"] == 0
 
@@ -251,6 +315,8 @@ TENANT_BAD = [
     ({"tier": "dedicated", "node_pool": "Bad-Pool"}, "is not an AKS pool name"),
     ({"quota": {"cpu": "lots"}}, "is not a Kubernetes quantity"),
     ({"web_resources": {"requests": {"cpu": "1x"}, "limits": {"cpu": "2"}}}, "is not a Kubernetes quantity"),
+    ({"autoscale": {"min": 2, "max": 4}}, "only dedicated tenants get an HPA"),
+    ({"tier": "dedicated", "node_pool": "pool1", "autoscale": {"min": 3, "max": 2}}, "autoscale min=3, max=2 is invalid"),
 ]
 
 ROUTE_BAD = [

@@ -81,3 +81,20 @@ def test_a_given_token_replaces_the_token_file(pod, monkeypatch):
     creds.token = "entra"
     (pod / "token").write_text("rotated")
     assert creds.token == "entra" and creds.token_file is None
+
+
+def test_context_picks_another_than_the_current_one(pod, tmp_path):
+    path = tmp_path / "kubeconfig"
+    path.write_text(json.dumps({
+        "clusters": [{"name": "prod", "cluster": {"server": "https://prod:443"}},
+                     {"name": "lab", "cluster": {"server": "https://lab:6443"}}],
+        "users": [{"name": "p", "user": {"token": "prod-token"}}, {"name": "l", "user": {"token": "lab-token"}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "prod", "user": "p"}},
+                     {"name": "lab", "context": {"cluster": "lab", "user": "l"}}],
+        "current-context": "prod"}))
+    current = _kube.Credentials({"kubeconfig": str(path)})
+    assert (current.server, current.token) == ("https://prod:443", "prod-token")
+    chosen = _kube.Credentials({"kubeconfig": str(path), "context": "lab"})
+    assert (chosen.server, chosen.token) == ("https://lab:6443", "lab-token")
+    with pytest.raises(OdooSaasError, match=r"context='staging' is not in kubeconfig .*; it has lab, prod\."):
+        _kube.Credentials({"kubeconfig": str(path), "context": "staging"})

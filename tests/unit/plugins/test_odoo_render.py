@@ -52,6 +52,29 @@ def test_shared_and_dedicated_placement():
     assert any(o["kind"] == "HorizontalPodAutoscaler" for o in objects)
 
 
+def _kinds(objects):
+    return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+
+
+def test_the_hpa_owns_the_web_replica_count():
+    dedicated = dict(SPEC, tier="dedicated", node_pool="acme", web_replicas=1, autoscale={"min": 2, "max": 4, "cpu": 70})
+    objects = _kinds(_odoo.render(dedicated, "17.0"))
+    assert "replicas" not in objects["Deployment", "odoo-web"]["spec"]
+    assert objects["Deployment", "odoo-cron"]["spec"]["replicas"] == 1
+    assert ("PodDisruptionBudget", "odoo-web") in objects  # the HPA keeps at least 2 web pods
+    suspended = _kinds(_odoo.render(dedicated, "17.0", replicas_override={"web": 0, "cron": 0}))
+    assert suspended["Deployment", "odoo-web"]["spec"]["replicas"] == 0
+    shared = _kinds(_odoo.render(dict(SPEC, web_replicas=1), "17.0"))
+    assert shared["Deployment", "odoo-web"]["spec"]["replicas"] == 1
+    assert ("PodDisruptionBudget", "odoo-web") not in shared and ("HorizontalPodAutoscaler", "odoo-web") not in shared
+
+
+def test_the_database_manager_is_refused_to_every_client():
+    middlewares = _kinds(_odoo.routes(SPEC, "17.0"))
+    allow = middlewares["Middleware", "block-database-manager"]["spec"]["ipAllowList"]
+    assert allow == {"sourceRange": ["255.255.255.255/32"], "rejectStatusCode": 403}
+
+
 def test_init_job_skips_demo_data_where_the_version_needs_it():
     assert "--without-demo=all" in _odoo.job(SPEC, "17.0", "init")["spec"]["template"]["spec"]["containers"][0]["args"]
     args19 = _odoo.job(dict(SPEC, odoo_version="19.0"), "19.0", "init")["spec"]["template"]["spec"]["containers"][0]
@@ -64,6 +87,13 @@ def test_init_job_skips_demo_data_where_the_version_needs_it():
     ({"workers": 0}, "workers=0 is invalid"),
     ({"tier": "dedicated"}, "needs node_pool"),
     ({"web_resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "500m"}}}, "above its limit"),
+    ({"autoscale": {"min": 2, "max": 4, "cpu": 70}}, "only dedicated tenants get an HPA"),
+    ({"tier": "dedicated", "node_pool": "acme", "autoscale": {"min": 3, "max": 2, "cpu": 70}},
+     "autoscale min=3, max=2 is invalid"),
+    ({"tier": "dedicated", "node_pool": "acme", "autoscale": {"min": 0, "max": 2, "cpu": 70}},
+     "autoscale min=0, max=2 is invalid"),
+    ({"tier": "dedicated", "node_pool": "acme", "autoscale": {"min": 1, "max": 2, "cpu": 0}},
+     "autoscale.cpu=0 is out of range"),
 ])
 def test_validation(change, fragment):
     with pytest.raises(InputError) as caught:
