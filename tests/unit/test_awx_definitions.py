@@ -122,11 +122,26 @@ def test_every_playbook_exists(controller):
 
 
 def test_templates_that_act_on_one_host_refuse_a_launch_without_a_limit(controller):
-    """A tenant or legacy-VM template launched without a Limit must fail, not act on every host: its default
-    limit `!all` matches no host, and ansible-playbook stops with "no hosts to target"."""
-    for template in controller["job_templates"]:
-        if template["playbook"] in ("playbooks/tenant.yml", "playbooks/migrate_legacy_vm.yml"):
-            assert template.get("ask_limit_on_launch") is True and template.get("limit") == "!all", template["name"]
+    """A tenant template launched without a Limit must fail, not act on every host: its default limit `!all`
+    matches no host, and ansible-playbook stops with "no hosts to target"."""
+    tenant_templates = [t for t in controller["job_templates"] if t["playbook"] == "playbooks/tenant.yml"]
+    assert len(tenant_templates) == 4
+    for template in tenant_templates:
+        assert template.get("ask_limit_on_launch") is True and template.get("limit") == "!all", template["name"]
+
+
+def test_the_migration_template_names_its_vm_in_a_required_survey_answer_not_a_limit(controller):
+    """A Limit of the VM would drop the plays of its tenant (added by add_host, which does not bypass --limit): the
+    VM is the required survey answer migration_vm, and the playbook refuses one that is not in legacy_vms."""
+    template = next(t for t in controller["job_templates"] if t["playbook"] == "playbooks/migrate_legacy_vm.yml")
+    assert template["ask_limit_on_launch"] is False and not template.get("limit"), template["name"]
+    question = next(q for q in template["survey_spec"]["spec"] if q["variable"] == "migration_vm")
+    assert question["required"] is True and question["type"] == "text" and not question.get("default")
+    plays = load(os.path.join(REPO, template["playbook"]))
+    guard = plays[0]["tasks"][0]
+    assert plays[0]["hosts"] == "localhost" and "groups['legacy_vms']" in str(guard["ansible.builtin.assert"]["that"])
+    assert all(p["hosts"] in ("localhost", "legacy_migration_tenants") or "migration_vm" in p["hosts"]
+               for p in plays), [p["hosts"] for p in plays]
 
 
 def test_extra_vars_are_declared_with_valid_values(controller, role_options):

@@ -101,6 +101,8 @@ def test_prepare_puts_hooli_back_before_its_migration(run, lab):
     ({"legacy_migration_target_postgres": {"host": "127.0.0.1", "user": "postgres"}},
      "missing required arguments: password"),
     ({"migration_action": "delete"}, "value of migration_action must be one of: migrate, rollback"),
+    ({"migration_vm": "hooli"}, "migration_vm=hooli matches hooli, but it must name hosts of the group legacy_vms"),
+    ({"migration_vm": "legacy-nosuchvm"}, "migration_vm=legacy-nosuchvm matches no host"),
 ])
 def test_preflight_refuses_before_any_change(run, lab, extra, message):
     result = run(extra)
@@ -166,11 +168,19 @@ def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run
     assert _recap(again)["hooli"]["changed"] == "0"
 
 
+def _replicas(kubectl):
+    deployments = json.loads(kubectl("-n", "odoo-hooli", "get", "deployments", "-o", "json").stdout)["items"]
+    return {d["metadata"]["name"]: d["spec"]["replicas"] for d in deployments}
+
+
 def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubectl):
     conf = lab["legacy_vm"]["odoo_conf"]
     files_before = sorted(os.listdir(lab["legacy_vm"]["filestore"]))
+    assert _replicas(kubectl) == {"odoo-web": 1, "odoo-cron": 1}
     result = run({"migration_action": "rollback"})
     assert result.returncode == 0, result.stdout[-3000:]
+    # one copy runs: the tenant's web and cron are stopped before the legacy Odoo starts
+    assert _replicas(kubectl) == {"odoo-web": 0, "odoo-cron": 0}
     assert _odoo_status(lab) == 0
     with urllib.request.urlopen(lab["legacy_vm"]["odoo_url"] + "/web/health", timeout=5) as response:
         assert response.status == 200
@@ -182,11 +192,24 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
     assert _recap(run({"migration_action": "rollback"}))["legacy-hooli"]["changed"] == "0"
 
 
-def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab):
+def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl, tmp_path):
     pg = lab["postgres"]["legacy"]
     with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
                          dbname="hooli", autocommit=True) as conn:  # the legacy Odoo kept working meanwhile
         conn.execute("INSERT INTO res_partner (name, company_id) VALUES ('After the rollback', 1)")
+    # A copy that differs from the VM (a stray row after the restore) fails the verification: the tenant is not
+    # scaled up and gets no route, and the failure is recorded so that the re-run copies again.
+    real = lab["postgres"]["platform"]["bin_dir"]
+    os.symlink(os.path.join(real, "psql"), tmp_path / "psql")
+    (tmp_path / "pg_restore").write_text(
+        f'#!/bin/sh\ncase " $* " in *" --version "*|*" -l "*) exec {real}/pg_restore "$@";; esac\n'
+        f'{real}/pg_restore "$@" || exit $?\n'
+        f'exec {real}/psql -X -q -d hooli -c "INSERT INTO res_partner (name, company_id) VALUES (\'stray\', 1)"\n')
+    os.chmod(tmp_path / "pg_restore", 0o755)
+    differs = run({"legacy_migration_controller_pg_bin_dir": str(tmp_path)})
+    assert differs.returncode != 0 and "res_partner has" in differs.stdout, differs.stdout[-3000:]
+    assert _record(lab)["phase"] == "verify_failed" and _odoo_status(lab) == 3 and not _routers(lab)
+    assert _replicas(kubectl) == {"odoo-web": 0, "odoo-cron": 0}
     result = run()
     assert result.returncode == 0, result.stdout[-3000:]
     assert _record(lab)["phase"] == "complete" and _odoo_status(lab) == 3
