@@ -371,3 +371,12 @@ def test_bad_input_fails_before_any_change(tenant, extra, message):
     assert _recap(result, tenant.name) == {"ok": 0, "changed": 0, "unreachable": 0, "failed": 1, "skipped": 0,
                                            "rescued": 0, "ignored": 0}
     tenant.nothing_exists()
+
+
+def test_offboarding_without_a_limit_is_refused(collections, lab):
+    """Without --limit, tenant.yml targets every tenant of the inventory: offboarding them all is refused before
+    any change (in check mode, so that a broken guard could not offboard the lab's tenants either)."""
+    result = _playbook("playbooks/tenant.yml", collections, extra={"tenant_state": "offboard"}, check=True)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "tenant_state=offboard without --limit would offboard all" in result.stdout.replace("\n", " ")
+    assert "changed=1" not in result.stdout and "TASK [odoo_saas.platform.tenant" not in result.stdout
