@@ -178,6 +178,11 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
     conf = lab["legacy_vm"]["odoo_conf"]
     files_before = sorted(os.listdir(lab["legacy_vm"]["filestore"]))
     assert _replicas(kubectl) == {"odoo-web": 1, "odoo-cron": 1}
+    # a rollback names the tenant the VM was migrated into: another one is refused, and nothing changes
+    wrong = run({"migration_action": "rollback", "legacy_tenant": "acme"})
+    assert wrong.returncode != 0 and "was migrated into tenant hooli" in wrong.stdout, wrong.stdout[-3000:]
+    assert _odoo_status(lab) == 3 and _replicas(kubectl) == {"odoo-web": 1, "odoo-cron": 1}
+    assert {r["status"] for r in _routers(lab)} == {"enabled"} and _record(lab)["phase"] == "complete"
     result = run({"migration_action": "rollback"})
     assert result.returncode == 0, result.stdout[-3000:]
     # one copy runs: the tenant's web and cron are stopped before the legacy Odoo starts
