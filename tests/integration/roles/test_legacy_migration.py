@@ -95,6 +95,7 @@ def test_prepare_puts_hooli_back_before_its_migration(run, lab):
 
 @pytest.mark.parametrize("extra, message", [
     ({"legacy_migration_images": {"17.0": "odoo:17.0"}}, "runs Odoo 16.0 (base 16.0.1.3), which has no tenant image"),
+    ({"tenant_image_tag": "17.0-20250101"}, "hooli would run the image odoo:17.0-20250101 (Odoo 17.0), but"),
     ({"legacy_migration_allowed_extensions": ["plpgsql"]},
      "uses extensions that the target does not allow: pg_trgm, unaccent"),
     ({"legacy_migration_disk_margin": 1.0e9}, "disk space is short"),
