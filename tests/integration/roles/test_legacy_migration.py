@@ -181,7 +181,11 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
     assert _replicas(kubectl) == {"odoo-web": 1, "odoo-cron": 1}
     # a rollback names the tenant the VM was migrated into: another one is refused, and nothing changes
     wrong = run({"migration_action": "rollback", "legacy_tenant": "acme"})
-    assert wrong.returncode != 0 and "was migrated into tenant hooli" in wrong.stdout, wrong.stdout[-3000:]
+    assert wrong.returncode != 0 and "legacy-hooli was migrated into hooli:complete" in wrong.stdout, \
+        wrong.stdout[-3000:]
+    moved_twice = run({"legacy_tenant": "acme"})
+    assert moved_twice.returncode != 0 and "was already moved into another tenant (hooli:complete" in \
+        moved_twice.stdout.replace("\n", " "), moved_twice.stdout[-3000:]
     assert _odoo_status(lab) == 3 and _replicas(kubectl) == {"odoo-web": 1, "odoo-cron": 1}
     assert {r["status"] for r in _routers(lab)} == {"enabled"} and _record(lab)["phase"] == "complete"
     result = run({"migration_action": "rollback"})
@@ -207,7 +211,8 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl,
     # A copy that differs from the VM (a stray row after the restore) fails the verification: the tenant is not
     # scaled up and gets no route, and the failure is recorded so that the re-run copies again.
     real = lab["postgres"]["platform"]["bin_dir"]
-    os.symlink(os.path.join(real, "psql"), tmp_path / "psql")
+    for tool in ("psql", "pg_dump"):
+        os.symlink(os.path.join(real, tool), tmp_path / tool)
     (tmp_path / "pg_restore").write_text(
         f'#!/bin/sh\ncase " $* " in *" --version "*|*" -l "*) exec {real}/pg_restore "$@";; esac\n'
         f'{real}/pg_restore "$@" || exit $?\n'
