@@ -246,7 +246,7 @@ def main():
                   "date": time.strftime("%Y-%m-%d")}
         out = os.path.join(REPO, "bench", "results", f"fleet-{count}.json")
 
-        def save(way, results, report=report, out=out):
+        def save(report, out, way, results):
             # Written after every scenario: a run cut short (the common way takes hours at N = 200) keeps what it
             # measured, marked "complete": false.
             report[way] = dict(results)
@@ -257,10 +257,10 @@ def main():
 
         with tempfile.TemporaryDirectory(prefix="odoo-saas-bench-") as tmp:
             measure("ours", [f"bo{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp,
-                    on_result=functools.partial(save, "ours"))
+                    on_result=functools.partial(save, report, out, "ours"))
             if not common_off:
                 measure("common", [f"bk{run_id}-{i:03d}" for i in range(count)], args.forks, lab, tmp,
-                        args.common_scenarios, on_result=functools.partial(save, "common"))
+                        args.common_scenarios, on_result=functools.partial(save, report, out, "common"))
         cleanup(lab, f"bo{run_id}")
         cleanup(lab, f"bk{run_id}")
         report["complete"] = True

@@ -548,6 +548,8 @@ def namespace_gone(client, name):
 def gone(client, kind, name, namespace=None):
     def check():
         obj = client.get(kind, name, namespace)
-        return obj is None, None if obj is None else {"deletionTimestamp": obj["metadata"].get("deletionTimestamp"),
-                                                       "finalizers": obj["metadata"].get("finalizers", [])}
+        if obj is None:
+            return True, None
+        meta = obj["metadata"]
+        return False, {"deletionTimestamp": meta.get("deletionTimestamp"), "finalizers": meta.get("finalizers", [])}
     return check

@@ -161,8 +161,8 @@ def test_a_migrated_database_is_not_initialised_again(kube, lab, tenant):
 def test_a_timeout_fails_with_what_was_written(kube, lab, tenant):
     """Web pods no node can hold stay Pending: the wait times out, and the failure says what was written."""
     big = {"requests": {"cpu": "60", "memory": "1Gi"}, "limits": {"cpu": "60", "memory": "1Gi"}}
-    args = _tenant_args(lab, tenant, web_resources=big, quota={"cpu": "80", "memory": "8Gi", "limits.cpu": "80",
-                                                              "limits.memory": "16Gi", "pods": "20"}, wait_timeout=15)
+    quota = {"cpu": "80", "memory": "8Gi", "limits.cpu": "80", "limits.memory": "16Gi", "pods": "20"}
+    args = _tenant_args(lab, tenant, web_resources=big, quota=quota, wait_timeout=15)
     failed = run_task("odoo_tenant", args)
     assert failed["failed"] is True and "timed out after 15s waiting for Deployment" in failed["msg"], failed.get("msg")
     assert failed["state"]["replicas"] == 1 and failed["state"]["ready"] == 0 and failed["state"]["available"] == 0
