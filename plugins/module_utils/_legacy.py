@@ -181,19 +181,34 @@ def _read_manifest(manifest, filestore):
     return data.get("files") or {}
 
 
+REFERENCED_FILES = ("SELECT DISTINCT store_fname, coalesce(checksum, '') FROM ir_attachment "
+                    "WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
+
+
+def _unsafe(store_fname):
+    return os.path.isabs(store_fname) or ".." in store_fname.split("/")
+
+
+def filestore_presence(psql, filestore, sample=20):
+    """Which files ir_attachment references are not in the filestore: a stat each, no reading (cheap)."""
+    rows = psql.query(REFERENCED_FILES)
+    missing = [name for name, _checksum in rows
+               if _unsafe(name) or not os.path.isfile(os.path.join(filestore, name))]
+    return {"path": filestore, "referenced": len(rows), "missing": len(missing), "missing_sample": missing[:sample]}
+
+
 def filestore_check(psql, filestore, sample=20, manifest=None):
     """The SHA-1 of every file ir_attachment references, against its checksum column.
 
     A file whose size and mtime match its entry in `manifest` (from filestore_hashes) is not read again."""
-    rows = psql.query("SELECT DISTINCT store_fname, coalesce(checksum, '') FROM ir_attachment "
-                      "WHERE store_fname IS NOT NULL AND store_fname <> '' ORDER BY 1")
+    rows = psql.query(REFERENCED_FILES)
     known = _read_manifest(manifest, filestore)
     missing, mismatched = [], []
     digest = hashlib.sha1()
     total = reused = 0
     for store_fname, checksum in rows:
         path = os.path.join(filestore, store_fname)
-        if os.path.isabs(store_fname) or ".." in store_fname.split("/"):
+        if _unsafe(store_fname):
             mismatched.append(store_fname)
             continue
         try:
@@ -252,7 +267,7 @@ def gather(params, check_mode=False):
     connection["db_host"] = connection["db_host"] if connection["db_host"] not in (None, "False") else "localhost"
     connection["db_port"] = int(connection["db_port"]) if connection["db_port"] not in (None, "False") else 5432
     wanted = set(params["gather"])
-    needs_db = wanted & {"postgres", "odoo", "row_counts", "filestore"}
+    needs_db = wanted & {"postgres", "odoo", "row_counts", "filestore", "filestore_presence"}
     # Only the facts read from the database need one; the filestore's hashes and the tools do not.
     if needs_db and not connection["db_name"]:
         raise InputError("db_name is missing: give odoo_conf (a file that sets db_name) or db_name.")
@@ -288,6 +303,10 @@ def gather(params, check_mode=False):
         facts["odoo"] = odoo_facts(psql)
     if "row_counts" in wanted:
         facts["row_counts"] = row_counts(psql)
+    if "filestore_presence" in wanted:
+        if not filestore:
+            raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")
+        facts["filestore_presence"] = filestore_presence(psql, filestore)
     if "filestore" in wanted:
         if not filestore:
             raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")

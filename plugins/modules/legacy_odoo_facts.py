@@ -55,14 +55,15 @@ options:
   gather:
     description:
       - What to gather. C(postgres) (always gathered with any database fact), C(odoo), C(tools), C(disk),
-        C(row_counts) (exact, every table), C(filestore_size) (files and bytes on disk, cheap) and C(filestore)
+        C(row_counts) (exact, every table), C(filestore_size) (files and bytes on disk, cheap),
+        C(filestore_presence) (which referenced files are not on disk, a stat each, cheap) and C(filestore)
         (sizes and checksums, reads every referenced file, or takes its SHA-1 from O(manifest) when its size and
         modification time have not changed since).
       - C(filestore_hashes) reads every file under O(filestore), connects to no database, and writes the SHA-1 of each
         to O(manifest), so that a migration hashes its copy while the database is still being restored.
     type: list
     elements: str
-    choices: [odoo, postgres, tools, disk, row_counts, filestore, filestore_size, filestore_hashes]
+    choices: [odoo, postgres, tools, disk, row_counts, filestore, filestore_size, filestore_presence, filestore_hashes]
     default: [odoo, postgres, tools]
   manifest:
     description:
@@ -148,6 +149,10 @@ odoo_database:
       description: C(exists), C(files) and C(bytes) of the filestore folder.
       type: dict
       returned: with C(filestore_size)
+    filestore_presence:
+      description: C(referenced) files, how many are C(missing) from the filestore, and a sample of them.
+      type: dict
+      returned: with C(filestore_presence) and an existing database
     filestore:
       description: C(exists), C(files), C(bytes) on disk; C(referenced) files, how many are C(missing) or
         C(mismatched) (SHA-1 against C(checksum)), samples of both, a C(digest) of every name and SHA-1, and how
@@ -181,7 +186,7 @@ def main():
             "pg_bin_dir": {"type": "path"},
             "gather": {"type": "list", "elements": "str", "default": ["odoo", "postgres", "tools"],
                        "choices": ["odoo", "postgres", "tools", "disk", "row_counts", "filestore",
-                                   "filestore_size", "filestore_hashes"]},
+                                   "filestore_size", "filestore_presence", "filestore_hashes"]},
             "manifest": {"type": "path"},
             "disk_paths": {"type": "list", "elements": "path", "default": []},
         },

@@ -140,6 +140,22 @@ def test_preflight_refuses_a_target_database_that_is_not_ours(run, lab):
     assert _odoo_status(lab) == 0 and _record(lab) is None
 
 
+def test_preflight_refuses_referenced_files_already_missing_on_the_vm(run, lab, tmp_path):
+    root = lab["legacy_vm"]["filestore"]
+    folder = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))[0]
+    name = sorted(os.listdir(os.path.join(root, folder)))[0]
+    os.rename(os.path.join(root, folder, name), tmp_path / name)
+    try:
+        result = run()
+    finally:
+        os.rename(tmp_path / name, os.path.join(root, folder, name))
+    assert result.returncode != 0
+    text = result.stdout.replace("\n", " ")
+    assert "1 of the" in text and "files that ir_attachment references are missing from" in text, text[-3000:]
+    assert f"{folder}/{name}" in text and "legacy_migration_accept_missing_files=true" in text
+    assert _odoo_status(lab) == 0 and not _target_exists(lab) and _record(lab) is None
+
+
 def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run, lab, tmp_path):
     real = lab["postgres"]["platform"]["bin_dir"]
     for tool in ("psql", "pg_dump"):

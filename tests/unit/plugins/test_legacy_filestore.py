@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.odoo_saas.platform.plugins.module_utils._common import InputError
 from ansible_collections.odoo_saas.platform.plugins.module_utils._legacy import (
-    filestore_check, filestore_hashes, gather)
+    filestore_check, filestore_hashes, filestore_presence, gather)
 
 
 class Rows:
@@ -80,3 +80,11 @@ def test_hashing_needs_no_database_but_a_database_fact_does(tmp_path):
     assert facts["filestore_hashes"]["files"] == 1 and os.path.exists(manifest)
     with pytest.raises(InputError, match="db_name is missing"):
         gather({"gather": ["row_counts"], "filestore": str(root)})
+
+
+def test_presence_finds_the_referenced_files_that_are_not_on_disk(tmp_path):
+    kept, _sha1 = _store(str(tmp_path), b"kept")
+    rows = [(kept, ""), ("ab/abcdef", ""), ("../etc/passwd", "")]
+    found = filestore_presence(Rows(rows), str(tmp_path))
+    assert found["referenced"] == 3 and found["missing"] == 2
+    assert found["missing_sample"] == ["ab/abcdef", "../etc/passwd"]
