@@ -192,9 +192,11 @@ def _unsafe(store_fname):
 def filestore_presence(psql, filestore, sample=20):
     """Which files ir_attachment references are not in the filestore: a stat each, no reading (cheap)."""
     rows = psql.query(REFERENCED_FILES)
+    unsafe = [name for name, _checksum in rows if _unsafe(name)]
     missing = [name for name, _checksum in rows
-               if _unsafe(name) or not os.path.isfile(os.path.join(filestore, name))]
-    return {"path": filestore, "referenced": len(rows), "missing": len(missing), "missing_sample": missing[:sample]}
+               if not _unsafe(name) and not os.path.isfile(os.path.join(filestore, name))]
+    return {"path": filestore, "referenced": len(rows), "missing": len(missing), "missing_sample": missing[:sample],
+            "unsafe": len(unsafe), "unsafe_sample": unsafe[:sample]}
 
 
 def filestore_check(psql, filestore, sample=20, manifest=None):

@@ -99,6 +99,8 @@ class TenantRunner:
             if self.spec["init_database"]:
                 self._run_job(_odoo.job(self.spec, self.version, "init"))
             self._annotate_namespace(INITIALISED_ANNOTATION, self.version)
+        if hpas and not suspended:
+            self._hand_replicas_to_hpa(live_web)
         if upgrade and not suspended:
             self._upgrade(deployments)
         else:
@@ -113,6 +115,22 @@ class TenantRunner:
         else:
             for obj in hpas:
                 self.conv.converge(obj)
+
+    def _hand_replicas_to_hpa(self, live_web):
+        """The web Deployment's replica count passes to the HPA without a drop to 1.
+
+        Our apply no longer sets it (_odoo.render). Were our apply its only owner, leaving it out would reset it to
+        the default of 1 until the HPA raised it again: so an update, a separate owner, first keeps the live count
+        (a suspended tenant's 0 becomes autoscale.min).
+        """
+        if live_web is None:
+            return
+        owned = any(entry.get("manager") == _kube.FIELD_MANAGER and entry.get("operation") == "Apply"
+                    and "f:replicas" in entry.get("fieldsV1", {}).get("f:spec", {})
+                    for entry in live_web["metadata"].get("managedFields", []))
+        if owned:
+            # Never below the HPA's minimum: an HPA leaves a Deployment at 0 alone (a tenant resumed from suspended).
+            self._scale("odoo-web", max(live_web["spec"].get("replicas") or 0, self.spec["autoscale"]["min"]))
 
     def _scale(self, name, replicas):
         self.client.patch_merge("Deployment", name, self.ns, {"spec": {"replicas": replicas}},
@@ -133,7 +151,7 @@ class TenantRunner:
             # find the old failure and give up. Its spec may differ (a fixed image tag), and a Job's template is
             # immutable, so it is deleted and created anew.
             rerun = {"rerun_of_failed": True}
-            self.conv.delete("Job", name, self.ns)
+            self.client.delete("Job", name, self.ns, dry_run=self.check_mode)  # listed once, as the Job created
             if not self.check_mode:
                 _kube.wait_for(_kube.gone(self.client, "Job", name, self.ns), self.spec["wait_timeout"],
                                f"the failed Job {self.ns}/{name} to be deleted")

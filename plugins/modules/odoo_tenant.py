@@ -247,8 +247,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 tenant:
-  description: The tenant's status after the run.
-  returned: always
+  description:
+    - The tenant's status after the run.
+    - C(jobs) lists the Jobs this run ran or waited for, with their state; C(rerun_of_failed) marks a Job that had
+      failed in an earlier run and was deleted and run again.
+  returned: success
   type: dict
   sample: {namespace: odoo-acme, exists: true, odoo_version: "17.0", image: "odoo:17.0",
            web_replicas: {desired: 1, ready: 1}, cron_replicas: {desired: 1, ready: 1},
@@ -262,6 +265,15 @@ api_writes:
   description: How many write requests reached the API server (dry runs not counted).
   returned: always
   type: int
+jobs:
+  description: On failure, the states of the Jobs this run ran or waited for (on success, see RV(tenant)).
+  returned: failure
+  type: list
+  elements: dict
+state:
+  description: On a timeout, the last state of what the task waited for (a Deployment's replicas, a Job's counts).
+  returned: failure
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

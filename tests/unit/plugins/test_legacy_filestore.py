@@ -86,5 +86,5 @@ def test_presence_finds_the_referenced_files_that_are_not_on_disk(tmp_path):
     kept, _sha1 = _store(str(tmp_path), b"kept")
     rows = [(kept, ""), ("ab/abcdef", ""), ("../etc/passwd", "")]
     found = filestore_presence(Rows(rows), str(tmp_path))
-    assert found["referenced"] == 3 and found["missing"] == 2
-    assert found["missing_sample"] == ["ab/abcdef", "../etc/passwd"]
+    assert found["referenced"] == 3 and found["missing"] == 1 and found["missing_sample"] == ["ab/abcdef"]
+    assert found["unsafe"] == 1 and found["unsafe_sample"] == ["../etc/passwd"]
