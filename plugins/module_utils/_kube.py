@@ -344,9 +344,9 @@ class Client:
             raise _error(status, data, f"LIST {kind}")
         return data.get("items", [])
 
-    def apply(self, obj, dry_run=False):
+    def apply(self, obj, dry_run=False, field_manager=FIELD_MANAGER):
         meta = obj["metadata"]
-        query = {"fieldManager": FIELD_MANAGER, "force": "true"}
+        query = {"fieldManager": field_manager, "force": "true"}
         if dry_run:
             query["dryRun"] = "All"
         status, data = self.request("PATCH", self.path(obj["kind"], meta["name"], meta.get("namespace")), body=obj,

@@ -120,8 +120,8 @@ class TenantRunner:
         """The web Deployment's replica count passes to the HPA without a drop to 1.
 
         Our apply no longer sets it (_odoo.render). Were our apply its only owner, leaving it out would reset it to
-        the default of 1 until the HPA raised it again: so an update, a separate owner, first keeps the live count
-        (a suspended tenant's 0 becomes autoscale.min).
+        the default of 1 until the HPA raised it again: so an apply under a second field manager first co-owns the
+        live count (a suspended tenant's 0 becomes autoscale.min); the HPA's next scaling takes it over from there.
         """
         if live_web is None:
             return
@@ -130,7 +130,11 @@ class TenantRunner:
                     for entry in live_web["metadata"].get("managedFields", []))
         if owned:
             # Never below the HPA's minimum: an HPA leaves a Deployment at 0 alone (a tenant resumed from suspended).
-            self._scale("odoo-web", max(live_web["spec"].get("replicas") or 0, self.spec["autoscale"]["min"]))
+            replicas = max(live_web["spec"].get("replicas") or 0, self.spec["autoscale"]["min"])
+            body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "odoo-web", "namespace": self.ns},
+                    "spec": {"replicas": replicas}}
+            self.client.apply(body, dry_run=self.check_mode, field_manager=_kube.FIELD_MANAGER + "-handover")
+            self.conv.changed.append(f"Deployment/{self.ns}/odoo-web")
 
     def _scale(self, name, replicas):
         self.client.patch_merge("Deployment", name, self.ns, {"spec": {"replicas": replicas}},
