@@ -538,18 +538,16 @@ def job_finished(client, name, namespace):
     return check
 
 
-def namespace_gone(client, name):
-    def check():
-        ns = client.get("Namespace", name)
-        return ns is None, None if ns is None else ns.get("status", {}).get("phase")
-    return check
-
-
 def gone(client, kind, name, namespace=None):
     def check():
         obj = client.get(kind, name, namespace)
         if obj is None:
             return True, None
         meta = obj["metadata"]
-        return False, {"deletionTimestamp": meta.get("deletionTimestamp"), "finalizers": meta.get("finalizers", [])}
+        return False, {"phase": obj.get("status", {}).get("phase"), "deletionTimestamp": meta.get("deletionTimestamp"),
+                       "finalizers": meta.get("finalizers", [])}
     return check
+
+
+def namespace_gone(client, name):
+    return gone(client, "Namespace", name)

@@ -192,9 +192,12 @@ def _unsafe(store_fname):
 def filestore_presence(psql, filestore, sample=20):
     """Which files ir_attachment references are not in the filestore: a stat each, no reading (cheap)."""
     rows = psql.query(REFERENCED_FILES)
-    unsafe = [name for name, _checksum in rows if _unsafe(name)]
-    missing = [name for name, _checksum in rows
-               if not _unsafe(name) and not os.path.isfile(os.path.join(filestore, name))]
+    unsafe, missing = [], []
+    for name, _checksum in rows:
+        if _unsafe(name):
+            unsafe.append(name)
+        elif not os.path.isfile(os.path.join(filestore, name)):
+            missing.append(name)
     return {"path": filestore, "referenced": len(rows), "missing": len(missing), "missing_sample": missing[:sample],
             "unsafe": len(unsafe), "unsafe_sample": unsafe[:sample]}
 
@@ -305,13 +308,11 @@ def gather(params, check_mode=False):
         facts["odoo"] = odoo_facts(psql)
     if "row_counts" in wanted:
         facts["row_counts"] = row_counts(psql)
+    if wanted & {"filestore_presence", "filestore"} and not filestore:
+        raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")
     if "filestore_presence" in wanted:
-        if not filestore:
-            raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")
         facts["filestore_presence"] = filestore_presence(psql, filestore)
     if "filestore" in wanted:
-        if not filestore:
-            raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")
         facts["filestore"] = filestore_size(filestore)
         facts["filestore"].update(filestore_check(psql, filestore, manifest=params.get("manifest")))
     return facts
