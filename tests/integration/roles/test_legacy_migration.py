@@ -2,6 +2,7 @@
 migration that fails halfway and is re-run, rollback, and a migration again after it. State is read back from
 PostgreSQL, the API server, Traefik and the VM. The tests run in order, on the lab's one legacy VM."""
 
+import glob
 import json
 import os
 import subprocess
@@ -76,8 +77,9 @@ def _counts(pg, dbname="hooli"):
         return {t: conn.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0] for s, t in tables}
 
 
-def _pgpass(lab):
-    return os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli", ".pgpass")
+def _pgpass_files(lab):
+    """The admin's password files (one per run) left in hooli's staging folder."""
+    return glob.glob(os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli", ".pgpass*"))
 
 
 def _target_exists(lab):
@@ -170,14 +172,18 @@ def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run
     assert _odoo_status(lab) == 3 and _record(lab)["phase"] == "frozen" and not _routers(lab)
     assert _counts(lab["postgres"]["platform"]) == {}
     # The admin's password file is gone when the restore ends, even when it fails.
-    assert not os.path.exists(_pgpass(lab))
+    assert not _pgpass_files(lab)
+    # A run that died before its cleanup (the controller killed) leaves its file: the next run removes it.
+    stale = os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli", ".pgpass-20261129T000000000000")
+    with open(os.open(stale, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as handle:
+        handle.write("stale\n")
 
     rerun = run()
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     record = _record(lab)
     assert record["phase"] == "complete" and record["attempts"] == 2 and record["downtime_seconds"] > 0
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
-    assert _odoo_status(lab) == 3 and not os.path.exists(_pgpass(lab))
+    assert _odoo_status(lab) == 3 and not _pgpass_files(lab)
     routers = _routers(lab, settle="enabled")
     assert routers and {r["status"] for r in routers} == {"enabled"}
 
@@ -238,8 +244,24 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl,
     assert differs.returncode != 0 and "res_partner has" in differs.stdout, differs.stdout[-3000:]
     assert _record(lab)["phase"] == "verify_failed" and _odoo_status(lab) == 3 and not _routers(lab)
     assert _replicas(kubectl) == {"odoo-web": 0, "odoo-cron": 0}
-    result = run()
+    # The operator starts the legacy Odoo again while the copy is looked into; Odoo, still running after the next
+    # run's preflight, loses a referenced file just before the freeze. The migration accepts missing files, and the
+    # verification allows exactly those the frozen VM lacks, counted after the freeze (the preflight saw none).
+    subprocess.run(["/usr/bin/python3", lab["legacy_vm"]["odooctl"], "start"], check=True, capture_output=True)
+    assert _odoo_status(lab) == 0
+    root = lab["legacy_vm"]["filestore"]
+    folder = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))[0]
+    name = sorted(os.listdir(os.path.join(root, folder)))[0]
+    lost = os.path.join(root, folder, name)
+    stop = f"mv {lost} {tmp_path / name} && {lab['legacy_vm']['odooctl']} stop"
+    try:
+        result = run({"legacy_migration_accept_missing_files": True, "legacy_odoo_stop_command": stop})
+    finally:
+        os.rename(tmp_path / name, lost)
     assert result.returncode == 0, result.stdout[-3000:]
+    assert "1 referenced files missing" not in result.stdout and "verified:" in result.stdout
+    copy = os.path.join(lab["legacy_vm"]["tenant_filestores"], "hooli", "filestore", "hooli")
+    assert os.path.isdir(copy) and not os.path.exists(os.path.join(copy, folder, name))
     assert _record(lab)["phase"] == "complete" and _odoo_status(lab) == 3
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
     assert {r["status"] for r in _routers(lab, settle="enabled")} == {"enabled"}

@@ -11,6 +11,8 @@ import datetime
 import importlib
 import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -209,6 +211,22 @@ def _routers_enabled(tenant, websocket_path):
     return len(routers) == 4 and len(websocket) == 1 and all(r["status"] == "enabled" for r in routers) and routers
 
 
+def _certificate_from_pebble(tenant):
+    """The certificate Traefik serves for the tenant's host, when it verifies against the root of the lab's ACME
+    server (Pebble), host name included; None while Traefik still serves its default certificate."""
+    lab = tenant.lab
+    with urllib.request.urlopen(lab["traefik"]["acme"]["management"] + "/roots/0", timeout=5,
+                                context=ssl.create_default_context(cafile=lab["ca_bundle"])) as response:
+        root = response.read().decode()
+    address, port = lab["traefik"]["websecure"].rsplit("/", 1)[1].split(":")
+    try:
+        with socket.create_connection((address, int(port)), timeout=10) as raw:
+            with ssl.create_default_context(cadata=root).wrap_socket(raw, server_hostname=tenant.host) as tls:
+                return tls.getpeercert()
+    except ssl.SSLCertVerificationError:
+        return None
+
+
 def _replicas(tenant):
     return {name: (tenant.deployment(f"odoo-{name}").spec.replicas,
                    tenant.deployment(f"odoo-{name}").status.ready_replicas or 0) for name in ("web", "cron")}
@@ -267,10 +285,29 @@ def test_tenant_lifecycle(tenant, foundation, websocket_paths):
     assert _websocket_rule(tenant).endswith(f"PathPrefix(`{websocket_paths['16.0']}`)")
     wait_for(lambda: _routers_enabled(tenant, websocket_paths["16.0"]), timeout=60,
              what="Traefik to enable the tenant's four routers")
+    # TLS through the certResolver the inventory names (letsencrypt): Traefik's ACME client orders the tenant's
+    # certificate from the lab's ACME server and serves it for the tenant's host
+    served = wait_for(lambda: _certificate_from_pebble(tenant), timeout=90,
+                      what="Traefik to serve a certificate for the tenant's host from the letsencrypt resolver")
+    assert ("DNS", tenant.host) in served["subjectAltName"], served
 
     again = tenant.run()
     assert again.returncode == 0 and _recap(again, name)["changed"] == 0, again.stdout[-3000:]
     assert tenant.backups() == first
+
+    # --- a fresh runner (an AWX execution environment) lacks the environment's kubeconfig: the role fetches it
+    # from AKS (the lab's ARM) into a folder that does not exist yet, in check mode too, and reports no change
+    fresh = os.path.join(os.path.dirname(tenant.inventory), "fresh-runner", ".kube", "env-shared.kubeconfig")
+    checked = tenant.run({"platform_kubeconfig": fresh}, check=True)
+    assert checked.returncode == 0 and _recap(checked, name)["changed"] == 0, checked.stdout[-3000:]
+    fetch = "Fetch the environment's kubeconfig from AKS (a fresh runner, such as an AWX execution environment)"
+    assert (fetch, "ok") in _task_outcomes(checked, name), _task_outcomes(checked, name)
+    assert os.stat(fresh).st_mode & 0o777 == 0o600
+    with open(fresh, encoding="utf-8") as handle:
+        assert yaml.safe_load(handle)["clusters"][0]["cluster"]["server"] == tenant.lab["kubernetes"]["server"]
+    from_fresh = tenant.run({"platform_kubeconfig": fresh})
+    assert from_fresh.returncode == 0 and _recap(from_fresh, name)["changed"] == 0, from_fresh.stdout[-3000:]
+    assert (fetch, "skipping") in _task_outcomes(from_fresh, name)
 
     # --- upgrade 16.0 -> 17.0: a backup first, then the upgrade Job, then 17.0 serving
     upgraded = tenant.run({"tenant_state": "upgrade", "tenant_odoo_version": "17.0"})
