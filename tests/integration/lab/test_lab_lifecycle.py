@@ -7,6 +7,10 @@ import sys
 
 from kubernetes import client
 
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, pebble, traefik, postgres-platform,
+# postgres-legacy, redis, azurite, arm, legacy-vm (lablib.services.ORDER)
+SERVICES = 13
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 LABCTL = os.path.join(REPO, "lab", "labctl.py")
 
@@ -33,7 +37,7 @@ def test_lab_up_again_starts_nothing_and_changes_nothing(kube, lab):
     service_lines = [line for line in result.stdout.splitlines()
                      if "already running" in line or "started (pid" in line]
     assert service_lines and all("already running" in line for line in service_lines), result.stdout
-    assert len(service_lines) == 12
+    assert len(service_lines) == SERVICES
     nodes_after, crd_after, role_after = _versions(kube)
     assert crd_after == crd_before and role_after == role_before
     # kwok renews node heartbeats through Leases, so the Node objects themselves stay untouched.
@@ -55,4 +59,4 @@ def test_a_taken_port_fails_lab_up_with_the_service_and_its_log(tmp_path, lab):
 def test_status_reports_every_service_up():
     result = _labctl("status")
     assert result.returncode == 0, result.stdout
-    assert result.stdout.count(" up ") == 12 and "lab is up" in result.stdout
+    assert result.stdout.count(" up ") == SERVICES and "lab is up" in result.stdout
