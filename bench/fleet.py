@@ -42,13 +42,21 @@ def lab_state():
         return json.load(handle)
 
 
-def api_writes(lab):
-    """Writes to the tenants' kinds of objects so far, from the API server's metrics."""
+def api_request(lab, path, body=None):
+    """A request to the lab's API server as its admin, and the TLS context to send it with."""
     with open(lab["kubernetes"]["kubeconfig"], encoding="utf-8") as handle:
         token = json.load(handle)["users"][0]["user"]["token"]
-    request = urllib.request.Request(lab["kubernetes"]["server"] + "/metrics",
-                                     headers={"Authorization": "Bearer " + token})
-    context = ssl.create_default_context(cafile=lab["ca_bundle"])
+    headers = {"Authorization": "Bearer " + token}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(lab["kubernetes"]["server"] + path, headers=headers, method=None if body is None
+                                     else "POST", data=None if body is None else json.dumps(body).encode())
+    return request, ssl.create_default_context(cafile=lab["ca_bundle"])
+
+
+def api_writes(lab):
+    """Writes to the tenants' kinds of objects so far, from the API server's metrics."""
+    request, context = api_request(lab, "/metrics")
     with urllib.request.urlopen(request, context=context, timeout=30) as response:
         text = response.read().decode()
     total = 0
@@ -197,9 +205,6 @@ def create_as_kubernetes_core(names, objects_dir, lab):
     module serialises it (compact, sorted keys). Not through kubectl: `kubectl create` rewrites that annotation in
     its own serialisation, and the common way's next run then patches every object. The no-op that follows starts
     from the state the common way's own creation leaves; its `changed_tasks` of 0 shows it."""
-    with open(lab["kubernetes"]["kubeconfig"], encoding="utf-8") as handle:
-        token = json.load(handle)["users"][0]["user"]["token"]
-    context = ssl.create_default_context(cafile=lab["ca_bundle"])
     started = time.monotonic()
     for name in names:
         with open(os.path.join(objects_dir, f"{name}-2.json"), encoding="utf-8") as handle:
@@ -212,10 +217,7 @@ def create_as_kubernetes_core(names, objects_dir, lab):
             path = ("/api/" if "/" not in version else "/apis/") + version
             if item["metadata"].get("namespace"):
                 path += "/namespaces/" + item["metadata"]["namespace"]
-            request = urllib.request.Request(lab["kubernetes"]["server"] + path + "/" + PLURALS[item["kind"]],
-                                             data=json.dumps(body).encode(), method="POST",
-                                             headers={"Authorization": "Bearer " + token,
-                                                      "Content-Type": "application/json"})
+            request, context = api_request(lab, path + "/" + PLURALS[item["kind"]], body)
             with urllib.request.urlopen(request, context=context, timeout=30):
                 pass
     print(f"  common setup  {time.monotonic() - started:7.1f}s  (created as kubernetes.core.k8s creates, untimed: the"

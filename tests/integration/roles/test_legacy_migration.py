@@ -82,6 +82,14 @@ def _pgpass_files(lab):
     return glob.glob(os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli", ".pgpass*"))
 
 
+def _a_referenced_file(lab):
+    """The first file of the legacy VM's filestore: (its folder, its name, its path)."""
+    root = lab["legacy_vm"]["filestore"]
+    folder = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))[0]
+    name = sorted(os.listdir(os.path.join(root, folder)))[0]
+    return folder, name, os.path.join(root, folder, name)
+
+
 def _target_exists(lab):
     pg = lab["postgres"]["platform"]
     with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
@@ -143,14 +151,12 @@ def test_preflight_refuses_a_target_database_that_is_not_ours(run, lab):
 
 
 def test_preflight_refuses_referenced_files_already_missing_on_the_vm(run, lab, tmp_path):
-    root = lab["legacy_vm"]["filestore"]
-    folder = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))[0]
-    name = sorted(os.listdir(os.path.join(root, folder)))[0]
-    os.rename(os.path.join(root, folder, name), tmp_path / name)
+    folder, name, path = _a_referenced_file(lab)
+    os.rename(path, tmp_path / name)
     try:
         result = run()
     finally:
-        os.rename(tmp_path / name, os.path.join(root, folder, name))
+        os.rename(tmp_path / name, path)
     assert result.returncode != 0
     text = result.stdout.replace("\n", " ")
     assert "1 of the" in text and "files that ir_attachment references are missing from" in text, text[-3000:]
@@ -249,10 +255,7 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl,
     # verification allows exactly those the frozen VM lacks, counted after the freeze (the preflight saw none).
     subprocess.run(["/usr/bin/python3", lab["legacy_vm"]["odooctl"], "start"], check=True, capture_output=True)
     assert _odoo_status(lab) == 0
-    root = lab["legacy_vm"]["filestore"]
-    folder = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))[0]
-    name = sorted(os.listdir(os.path.join(root, folder)))[0]
-    lost = os.path.join(root, folder, name)
+    folder, name, lost = _a_referenced_file(lab)
     stop = f"mv {lost} {tmp_path / name} && {lab['legacy_vm']['odooctl']} stop"
     try:
         result = run({"legacy_migration_accept_missing_files": True, "legacy_odoo_stop_command": stop})
