@@ -4,6 +4,7 @@ Every service listens on 127.0.0.1 only. `Lab.up()` starts what is not running, 
 order, and writes `<state>/lab.json` only when every service has answered its readiness check.
 """
 
+import contextlib
 import json
 import os
 import pwd
@@ -326,16 +327,26 @@ class Lab:
             "profiles": {"default": {"description": "the lab's certificates", "validityPeriod": 7776000}}}}
         path = os.path.join(self.kube_dir, "pebble.json")
         _write(path, json.dumps(config, indent=2))
+        if not self._running("pebble"):
+            # Pebble keeps its accounts in memory. A new Pebble does not know the account in Traefik's acme.json
+            # (urn:ietf:params:acme:error:accountDoesNotExist on every order), and Traefik does not register again
+            # while it holds it: the account goes, and a running Traefik restarts without it.
+            self.procs.stop("traefik")
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self._acme_storage())
         env = dict(os.environ, PEBBLE_VA_ALWAYS_VALID="1", PEBBLE_VA_NOSLEEP="1", PEBBLE_WFE_NONCEREJECT="0")
         self._launch("pebble", [binary, "-config", path], env=env, port=port,
                      ready=lambda: _https_get(f"https://127.0.0.1:{port}/dir", self.pki.ca_cert_path)[0] == 200)
         return f"https://127.0.0.1:{port}/dir"
 
     # ------------------------------------------------------------------ traefik
+    def _acme_storage(self):
+        return os.path.join(self.state, "traefik", "acme.json")
+
     def start_traefik(self, acme_directory):
         """Traefik's static configuration goes in a 0600 file, so its API token stays out of argv and logs."""
         api = PORTS["traefik-api"]
-        acme_storage = os.path.join(self.state, "traefik", "acme.json")
+        acme_storage = self._acme_storage()
         os.makedirs(os.path.dirname(acme_storage), mode=0o700, exist_ok=True)
         config = {
             "entryPoints": {"web": {"address": f"127.0.0.1:{PORTS['traefik-web']}"},

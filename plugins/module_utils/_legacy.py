@@ -260,6 +260,31 @@ def disk_free(path):
     return {"path": path, "free_bytes": stat.f_bavail * stat.f_frsize, "checked": probe}
 
 
+def service_status(command):
+    """The exit code of the legacy Odoo's status command: 0 when it runs, 3 when it is stopped (as systemctl and
+    LSB init scripts answer). Its output is not returned."""
+    shell = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
+    code = subprocess.run([shell, "-c", command], capture_output=True, check=False).returncode
+    return {"status": code, "running": code == 0, "stopped": code == 3}
+
+
+def migration_records(folder):
+    """The migration records (<tenant>.json) in folder, by tenant; none when the folder does not exist."""
+    records = {}
+    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    for name in names:
+        if not name.endswith(".json"):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                records[name[:-len(".json")]] = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"the migration record {path} cannot be read ({exc}). Move it aside if it is not a "
+                             "record of this collection, or restore it from the VM's backups.") from exc
+    return records
+
+
 def gather(params, check_mode=False):
     """All the facts asked for in params['gather'], as one dict."""
     conf = {}
@@ -284,6 +309,12 @@ def gather(params, check_mode=False):
     facts = {"conf": {key: conf[key] for key in CONF_KEYS if key in conf}, "filestore_path": filestore,
              "connection": {"host": connection["db_host"], "port": connection["db_port"],
                             "user": connection["db_user"], "database": connection["db_name"]}}
+    for name, option, read in (("service", "status_command", service_status),
+                               ("migration_records", "record_dir", migration_records)):
+        if name in wanted:
+            if not params.get(option):
+                raise InputError(f"gather={name} needs {option}: give it, or leave {name} out of gather.")
+            facts[name] = read(params[option])
     if "tools" in wanted:
         facts["tools"] = {}
         for name in ("pg_dump", "pg_restore", "psql"):

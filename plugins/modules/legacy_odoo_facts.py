@@ -61,14 +61,25 @@ options:
         modification time have not changed since).
       - C(filestore_hashes) reads every file under O(filestore), connects to no database, and writes the SHA-1 of each
         to O(manifest), so that a migration hashes its copy while the database is still being restored.
+      - C(service) runs O(status_command); C(migration_records) reads the records in O(record_dir). Neither needs a
+        database: a migration's preflight reads them with the database's facts, in one round trip to the VM.
     type: list
     elements: str
-    choices: [odoo, postgres, tools, disk, row_counts, filestore, filestore_size, filestore_presence, filestore_hashes]
+    choices: [odoo, postgres, tools, disk, row_counts, filestore, filestore_size, filestore_presence, filestore_hashes,
+              service, migration_records]
     default: [odoo, postgres, tools]
   manifest:
     description:
       - A JSON file of the filestore's SHA-1s, written by C(filestore_hashes) (mode 0600) and read by C(filestore).
         The only file the module writes; not written in check mode.
+    type: path
+  status_command:
+    description:
+      - For C(service), the legacy Odoo's status command, run by C(bash) (for example C(systemctl status odoo)). It
+        must exit 0 when Odoo runs and 3 when it is stopped; it must change nothing. Its output is not returned.
+    type: str
+  record_dir:
+    description: For C(migration_records), the folder of the migration records (C(<tenant>.json)) on this host.
     type: path
   disk_paths:
     description: Paths whose file system's free space to report with C(disk). A path need not exist yet.
@@ -77,7 +88,7 @@ options:
     default: []
 notes:
   - Supports check mode; it reads only.
-  - Needs one of O(odoo_conf), O(db_name) or O(filestore); the database facts need a database and a role (from
+  - Needs one of O(odoo_conf), O(db_name), O(filestore), O(status_command) or O(record_dir); the database facts need a database and a role (from
     O(odoo_conf), or O(db_name) and O(db_user)), C(filestore_hashes) only a filestore.
 """
 
@@ -153,6 +164,14 @@ odoo_database:
       description: C(referenced) files, how many are C(missing) from the filestore, and a sample of them.
       type: dict
       returned: with C(filestore_presence) and an existing database
+    service:
+      description: C(status), the exit code of O(status_command); C(running) (0) and C(stopped) (3).
+      type: dict
+      returned: with C(service)
+    migration_records:
+      description: Each migration record in O(record_dir), by tenant (the file's name without C(.json)).
+      type: dict
+      returned: with C(migration_records)
     filestore:
       description: C(exists), C(files), C(bytes) on disk; C(referenced) files, how many are C(missing) or
         C(mismatched) (SHA-1 against C(checksum)), samples of both, a C(digest) of every name and SHA-1, and how
@@ -186,11 +205,14 @@ def main():
             "pg_bin_dir": {"type": "path"},
             "gather": {"type": "list", "elements": "str", "default": ["odoo", "postgres", "tools"],
                        "choices": ["odoo", "postgres", "tools", "disk", "row_counts", "filestore",
-                                   "filestore_size", "filestore_presence", "filestore_hashes"]},
+                                   "filestore_size", "filestore_presence", "filestore_hashes", "service",
+                                   "migration_records"]},
             "manifest": {"type": "path"},
+            "status_command": {"type": "str"},
+            "record_dir": {"type": "path"},
             "disk_paths": {"type": "list", "elements": "path", "default": []},
         },
-        required_one_of=[["odoo_conf", "db_name", "filestore"]],
+        required_one_of=[["odoo_conf", "db_name", "filestore", "status_command", "record_dir"]],
         supports_check_mode=True,
     )
     run_module(module, lambda: {"changed": False, "odoo_database": gather(module.params, module.check_mode)})

@@ -88,3 +88,23 @@ def test_presence_finds_the_referenced_files_that_are_not_on_disk(tmp_path):
     found = filestore_presence(Rows(rows), str(tmp_path))
     assert found["referenced"] == 3 and found["missing"] == 1 and found["missing_sample"] == ["ab/abcdef"]
     assert found["unsafe"] == 1 and found["unsafe_sample"] == ["../etc/passwd"]
+
+
+def test_service_status_is_the_exit_code_of_the_status_command(tmp_path):
+    base = {"gather": ["service"], "record_dir": None, "odoo_conf": None}
+    assert gather(dict(base, status_command="exit 3"))["service"] == {"status": 3, "running": False, "stopped": True}
+    assert gather(dict(base, status_command="true"))["service"] == {"status": 0, "running": True, "stopped": False}
+    with pytest.raises(InputError, match="gather=service needs status_command"):
+        gather(dict(base, status_command=None))
+
+
+def test_migration_records_are_read_by_tenant_and_a_broken_one_is_refused(tmp_path):
+    base = {"gather": ["migration_records"], "status_command": None, "odoo_conf": None}
+    assert gather(dict(base, record_dir=str(tmp_path / "none")))["migration_records"] == {}
+    (tmp_path / "hooli.json").write_text(json.dumps({"tenant": "hooli", "phase": "complete"}))
+    (tmp_path / "hooli.json.tmp").write_text("{half")
+    assert gather(dict(base, record_dir=str(tmp_path)))["migration_records"] == {
+        "hooli": {"tenant": "hooli", "phase": "complete"}}
+    (tmp_path / "acme.json").write_text("{half")
+    with pytest.raises(InputError, match="acme.json cannot be read"):
+        gather(dict(base, record_dir=str(tmp_path)))
