@@ -62,7 +62,7 @@ options:
       - C(filestore_hashes) reads every file under O(filestore), connects to no database, and writes the SHA-1 of each
         to O(manifest), so that a migration hashes its copy while the database is still being restored.
       - C(service) runs O(status_command); C(migration_records) reads the records in O(record_dir). Neither needs a
-        database: a migration's preflight reads them with the database's facts, in one round trip to the VM.
+        database; a migration's preflight reads them with the database's facts, in one round trip to the VM.
     type: list
     elements: str
     choices: [odoo, postgres, tools, disk, row_counts, filestore, filestore_size, filestore_presence, filestore_hashes,

@@ -11,10 +11,12 @@ import urllib.request
 
 import psycopg
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VENV_BIN = os.path.dirname(os.path.abspath(os.sys.executable))
 pytestmark = pytest.mark.serial  # one legacy VM: these tests own it while they run
+BACKUPS = "odoo-backups-lab"  # platform_backup_container of env-shared (inventories/lab), where hooli lives
 
 
 def _playbook(playbook, extra=None, collections=None, limit=None):
@@ -203,6 +205,25 @@ def _replicas(kubectl):
     return {d["metadata"]["name"]: d["spec"]["replicas"] for d in deployments}
 
 
+def _backups(lab):
+    return BlobServiceClient.from_connection_string(
+        lab["blob"]["connection_string"], connection_verify=lab["ca_bundle"]).get_container_client(BACKUPS)
+
+
+def _backup_ids(lab):
+    """The complete backups of hooli (those with their manifest, written last), oldest first."""
+    return sorted(blob.name.split("/")[1] for blob in _backups(lab).list_blobs(name_starts_with="hooli/")
+                  if blob.name.endswith("/manifest.json"))
+
+
+def _partners_in_backup(lab, backup_id):
+    """The res_partner rows of a backup's db.dump, read back with pg_restore."""
+    dump = _backups(lab).download_blob(f"hooli/{backup_id}/db.dump").readall()
+    restore = os.path.join(lab["postgres"]["platform"]["bin_dir"], "pg_restore")
+    return subprocess.run([restore, "-a", "-t", "res_partner", "-f", "-"], input=dump, capture_output=True,
+                          check=True).stdout.decode()
+
+
 def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubectl):
     conf = lab["legacy_vm"]["odoo_conf"]
     files_before = sorted(os.listdir(lab["legacy_vm"]["filestore"]))
@@ -216,8 +237,18 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
         moved_twice.stdout.replace("\n", " "), moved_twice.stdout[-3000:]
     assert _odoo_status(lab) == 3 and _replicas(kubectl) == {"odoo-web": 1, "odoo-cron": 1}
     assert {r["status"] for r in _routers(lab)} == {"enabled"} and _record(lab)["phase"] == "complete"
+    pg = lab["postgres"]["platform"]
+    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
+                         dbname="hooli", autocommit=True) as conn:  # the tenant served: a write the VM lacks
+        conn.execute("INSERT INTO res_partner (name, company_id) VALUES ('Written after the cutover', 1)")
+    backups_before = _backup_ids(lab)
     result = run({"migration_action": "rollback"})
     assert result.returncode == 0, result.stdout[-3000:]
+    # what the tenant wrote since its cutover is in a backup taken by the rollback, once the tenant was stopped
+    new = sorted(set(_backup_ids(lab)) - set(backups_before))
+    assert len(new) == 1, (backups_before, new)
+    assert f"is in its backup {new[0]}" in result.stdout.replace("\n", " "), result.stdout[-3000:]
+    assert "Written after the cutover" in _partners_in_backup(lab, new[0])
     # one copy runs: the tenant's web and cron are stopped before the legacy Odoo starts
     assert _replicas(kubectl) == {"odoo-web": 0, "odoo-cron": 0}
     assert _odoo_status(lab) == 0
@@ -228,7 +259,9 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
     assert routes["items"] == []
     assert _record(lab)["phase"] == "rolled_back" and os.path.exists(conf)
     assert sorted(os.listdir(lab["legacy_vm"]["filestore"])) == files_before  # nothing deleted on the VM
-    assert _recap(run({"migration_action": "rollback"}))["legacy-hooli"]["changed"] == "0"
+    again = _recap(run({"migration_action": "rollback"}))
+    assert again["legacy-hooli"]["changed"] == "0" and again["hooli"]["changed"] == "0"
+    assert _backup_ids(lab) == backups_before + new
 
 
 def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl, tmp_path):
