@@ -260,18 +260,28 @@ def disk_free(path):
     return {"path": path, "free_bytes": stat.f_bavail * stat.f_frsize, "checked": probe}
 
 
-def service_status(command):
+def service_status(command, timeout=120):
     """The exit code of the legacy Odoo's status command: 0 when it runs, 3 when it is stopped (as systemctl and
-    LSB init scripts answer). Its output is not returned."""
+    LSB init scripts answer). It runs in bash (sh without bash) with no stdin; its output is not returned."""
     shell = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
-    code = subprocess.run([shell, "-c", command], capture_output=True, check=False).returncode
+    try:
+        code = subprocess.run([shell, "-c", command], stdin=subprocess.DEVNULL, capture_output=True, check=False,
+                              timeout=timeout).returncode
+    except subprocess.TimeoutExpired as exc:
+        raise ServiceError(f"the status command {command!r} did not answer in {timeout} s; a status command must "
+                           "answer at once (0 running, 3 stopped). Fix legacy_odoo_status_command.") from exc
     return {"status": code, "running": code == 0, "stopped": code == 3}
 
 
 def migration_records(folder):
-    """The migration records (<tenant>.json) in folder, by tenant; none when the folder does not exist."""
+    """The migration records (<tenant>.json) in folder, by tenant; none when the folder does not exist. A record
+    that cannot be read is returned as {"phase": "unreadable", "error": ...}, for the caller to refuse."""
+    try:
+        names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    except OSError as exc:
+        raise InputError(f"the migration records in {folder} cannot be listed ({exc}); the module must be able to "
+                         "read that folder (become, or fix its permissions).") from exc
     records = {}
-    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
     for name in names:
         if not name.endswith(".json"):
             continue
@@ -280,8 +290,7 @@ def migration_records(folder):
             with open(path, encoding="utf-8") as handle:
                 records[name[:-len(".json")]] = json.load(handle)
         except (OSError, ValueError) as exc:
-            raise InputError(f"the migration record {path} cannot be read ({exc}). Move it aside if it is not a "
-                             "record of this collection, or restore it from the VM's backups.") from exc
+            records[name[:-len(".json")]] = {"phase": "unreadable", "error": f"{path}: {exc}"}
     return records
 
 

@@ -76,7 +76,8 @@ options:
   status_command:
     description:
       - For C(service), the legacy Odoo's status command, run by C(bash) (for example C(systemctl status odoo)). It
-        must exit 0 when Odoo runs and 3 when it is stopped; it must change nothing. Its output is not returned.
+        must exit 0 when Odoo runs and 3 when it is stopped, within 120 seconds; it must change nothing. It gets no
+        stdin, and its output is not returned.
     type: str
   record_dir:
     description: For C(migration_records), the folder of the migration records (C(<tenant>.json)) on this host.
@@ -169,7 +170,8 @@ odoo_database:
       type: dict
       returned: with C(service)
     migration_records:
-      description: Each migration record in O(record_dir), by tenant (the file's name without C(.json)).
+      description: Each migration record in O(record_dir), by tenant (the file's name without C(.json)); one that
+        cannot be read has C(phase=unreadable) and the reason in C(error).
       type: dict
       returned: with C(migration_records)
     filestore:

@@ -5,6 +5,7 @@ PostgreSQL, the API server, Traefik and the VM. The tests run in order, on the l
 import glob
 import json
 import os
+import re
 import subprocess
 import time
 import urllib.request
@@ -242,6 +243,19 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
                          dbname="hooli", autocommit=True) as conn:  # the tenant served: a write the VM lacks
         conn.execute("INSERT INTO res_partner (name, company_id) VALUES ('Written after the cutover', 1)")
     backups_before = _backup_ids(lab)
+    # Blob is out of reach: the VM serves again and the tenant is stopped, but the backup is still owed, and a
+    # migration (which would empty the tenant's database) is refused until a rollback takes it
+    unreachable = {"connection_string": re.sub(r"BlobEndpoint=https://[^/;]+", "BlobEndpoint=https://127.0.0.1:1",
+                                               lab["blob"]["connection_string"]),
+                   "ca_bundle": lab["ca_bundle"], "blob_retries": 0}
+    failed = run({"migration_action": "rollback", "odoo_saas_blob_auth": unreachable})
+    assert failed.returncode != 0, failed.stdout[-3000:]
+    assert _odoo_status(lab) == 0 and _replicas(kubectl) == {"odoo-web": 0, "odoo-cron": 0}
+    assert _record(lab)["rollback_backup"] == "pending" and _backup_ids(lab) == backups_before
+    refused = run()
+    assert refused.returncode != 0 and "the backup of what it wrote since its cutover was not taken" in \
+        refused.stdout.replace("\n", " "), refused.stdout[-3000:]
+    assert _odoo_status(lab) == 0 and _record(lab)["rollback_backup"] == "pending"
     result = run({"migration_action": "rollback"})
     assert result.returncode == 0, result.stdout[-3000:]
     # what the tenant wrote since its cutover is in a backup taken by the rollback, once the tenant was stopped
@@ -257,7 +271,8 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
     assert not _routers(lab, settle="gone")
     routes = json.loads(kubectl("-n", "odoo-hooli", "get", "ingressroutes.traefik.io", "-o", "json").stdout)
     assert routes["items"] == []
-    assert _record(lab)["phase"] == "rolled_back" and os.path.exists(conf)
+    assert _record(lab)["phase"] == "rolled_back" and _record(lab)["rollback_backup"] == new[0]
+    assert os.path.exists(conf)
     assert sorted(os.listdir(lab["legacy_vm"]["filestore"])) == files_before  # nothing deleted on the VM
     again = _recap(run({"migration_action": "rollback"}))
     assert again["legacy-hooli"]["changed"] == "0" and again["hooli"]["changed"] == "0"

@@ -98,7 +98,7 @@ def test_service_status_is_the_exit_code_of_the_status_command(tmp_path):
         gather(dict(base, status_command=None))
 
 
-def test_migration_records_are_read_by_tenant_and_a_broken_one_is_refused(tmp_path):
+def test_migration_records_are_read_by_tenant_and_a_broken_one_is_marked(tmp_path):
     base = {"gather": ["migration_records"], "status_command": None, "odoo_conf": None}
     assert gather(dict(base, record_dir=str(tmp_path / "none")))["migration_records"] == {}
     (tmp_path / "hooli.json").write_text(json.dumps({"tenant": "hooli", "phase": "complete"}))
@@ -106,5 +106,5 @@ def test_migration_records_are_read_by_tenant_and_a_broken_one_is_refused(tmp_pa
     assert gather(dict(base, record_dir=str(tmp_path)))["migration_records"] == {
         "hooli": {"tenant": "hooli", "phase": "complete"}}
     (tmp_path / "acme.json").write_text("{half")
-    with pytest.raises(InputError, match="acme.json cannot be read"):
-        gather(dict(base, record_dir=str(tmp_path)))
+    broken = gather(dict(base, record_dir=str(tmp_path)))["migration_records"]["acme"]
+    assert broken["phase"] == "unreadable" and "acme.json" in broken["error"]
