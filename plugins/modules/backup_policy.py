@@ -28,6 +28,10 @@ description:
     SHA-256, compares the row counts with the manifest, checks that every file C(ir_attachment) references is in
     the filestore archive, and drops the scratch database, also on failure. It fails the task on any mismatch. It
     reports C(changed=false), because the scratch database is gone when it ends.
+  - A file that C(ir_attachment) references but that the tenant's own filestore already lacked when O(action=run)
+    took the backup (for example a file accepted as lost in a legacy migration) is listed in the manifest
+    (C(filestore_absent_at_backup)). O(action=verify) reports such files as a warning, not a failure; any other
+    missing file fails it.
   - O(action=restore) restores into O(restore_database) and O(filestore_path), as a V(move) (the database uuid is
     kept) or a V(copy) (new uuid and secret, neutralised as a C(pg_database) clone is). It restores into a temporary
     database and a temporary folder, checks the checksums, and only then renames them into place.
@@ -281,9 +285,10 @@ verification:
       in C(msg).
   returned: with O(action=verify)
   type: dict
-  sample: {passed: true, problems: [], checksums: {db.dump: true, filestore.tar: true},
+  sample: {passed: true, problems: [], warnings: [], checksums: {db.dump: true, filestore.tar: true},
            row_counts: {res_partner: {manifest: 3000, restored: 3000}},
-           filestore: {files: 400, referenced: 400, missing: [], missing_count: 0}}
+           filestore: {files: 400, referenced: 400, missing: [], missing_count: 0, absent_at_backup: [],
+                       absent_at_backup_count: 0}}
 restore:
   description: What was restored where, and the neutralisation of a copy.
   returned: with O(action=restore)
@@ -387,6 +392,8 @@ def main():
         finally:
             backups.close()
         verification = result.get("verification")
+        for warning in (verification or {}).get("warnings", ()):
+            module.warn(warning)
         if verification and verification["passed"] is False:
             raise ServiceError(f"backup {verification['backup']['id']} of tenant {p['tenant']!r} failed its "
                                f"verification: {' '.join(verification['problems'])}", verification=verification)

@@ -103,6 +103,7 @@ def test_round_trip(lab, blob_service, container, source, tmp_path):
     assert manifest["row_counts"]["res_partner"] == counts["res_partner"] == 3000
     assert manifest["row_counts"]["ir_attachment"] == counts["ir_attachment"] == 450
     assert manifest["started_at"] <= manifest["finished_at"]
+    assert manifest["filestore_absent_at_backup"] == []
 
     listed = run_task("backup_policy", dict(args, action="list"))
     assert listed["changed"] is False and [b["id"] for b in listed["backups"]] == [bid]
@@ -283,6 +284,50 @@ def test_corrupt_part_fails_verify_and_restore(lab, blob_service, container, sou
                                              filestore_path=str(tmp_path / "fs")))
     assert refused.get("failed") is True and "db.dump" in refused["msg"] and "SHA-256" in refused["msg"]
     assert databases(lab, f"{target}%") == [] and not os.path.exists(tmp_path / "fs")
+
+
+def test_file_the_tenant_had_lost_is_a_warning_and_a_file_the_archive_lost_a_failure(
+        lab, blob_service, container, tmp_path):
+    # A tenant of its own: one of its referenced files is deleted, as a migration that accepted a lost file leaves it.
+    name = f"bkabs_{uuid.uuid4().hex[:8]}"
+    filestore = str(tmp_path / name)
+    seed.seed(lab, name, filestore, partners=100, files=20)
+    try:
+        with seed.connect(lab, name) as conn:
+            lost = conn.execute("SELECT store_fname FROM ir_attachment WHERE store_fname IS NOT NULL "
+                                "ORDER BY id LIMIT 1").fetchone()[0]
+        os.remove(os.path.join(filestore, lost))
+        tenant = f"abs-{uuid.uuid4().hex[:6]}"
+        args = base_args(lab, container, tenant, {"database": name, "filestore": filestore})
+        taken = run_task("backup_policy", dict(args, action="run"))
+        assert taken["changed"] is True, taken.get("msg")
+        bid = taken["backup"]["id"]
+        client = blob_service.get_container_client(container)
+        manifest_name = f"{tenant}/{bid}/manifest.json"
+        manifest = json.loads(client.download_blob(manifest_name).readall())
+        assert manifest["filestore_absent_at_backup"] == [lost]
+        assert manifest["parts"]["filestore.tar"]["files"] == 19
+
+        verified = run_task("backup_policy", dict(args, action="verify"))
+        assert verified.get("failed") is not True, verified.get("msg")
+        check = verified["verification"]
+        assert check["passed"] is True and check["problems"] == []
+        assert check["filestore"]["missing_count"] == 0
+        assert check["filestore"]["absent_at_backup"] == [lost] and check["filestore"]["absent_at_backup_count"] == 1
+        assert len(check["warnings"]) == 1 and lost in check["warnings"][0]
+        assert any(lost in w for w in verified.get("warnings", [])), verified.get("warnings")
+
+        # The same archive, with a manifest that does not know the file was already gone (a backup taken before
+        # the manifest recorded it): the archive lacks a referenced file, and verify fails.
+        del manifest["filestore_absent_at_backup"]
+        client.upload_blob(manifest_name, json.dumps(manifest).encode(), overwrite=True)
+        failed = run_task("backup_policy", dict(args, action="verify"))
+        assert failed.get("failed") is True
+        assert "1 file(s) that ir_attachment references are not in the filestore archive" in failed["msg"]
+        assert repr(lost) in failed["msg"] and failed["verification"]["filestore"]["missing"] == [lost]
+        assert databases(lab, f"{name}_verify_%") == []
+    finally:
+        seed.drop(lab, name)
 
 
 def _expected_gfs(ids, daily, weekly, monthly):
