@@ -25,21 +25,37 @@ from ansible.module_utils.basic import env_fallback
 
 from ._common import InputError, OdooSaasError, ServiceError
 
-try:
-    from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-    from azure.storage.blob import BlobServiceClient, ExponentialRetry
-except ImportError:  # reported by BlobStore
-    BlobServiceClient = None
-    ExponentialRetry = object
+# azure-core and azure-storage-blob cost about half a second of CPU to import: they are imported when a BlobStore is
+# made (load_sdk), not with this file, which backup_policy action=schedule also imports, once per tenant of a fleet.
+# Until then these names are stand-ins, never raised; the except clauses below read them when they run.
+BlobServiceClient = None  # pylint: disable=invalid-name
 
-    class AzureError(Exception):
-        """Stands in when azure-core is missing; never raised."""
 
-    class ResourceExistsError(AzureError):
-        """Stands in when azure-core is missing; never raised."""
+class AzureError(Exception):
+    """Stands in until load_sdk() imports azure-core."""
 
-    class ResourceNotFoundError(AzureError):
-        """Stands in when azure-core is missing; never raised."""
+
+class ResourceExistsError(AzureError):
+    """Stands in until load_sdk() imports azure-core."""
+
+
+class ResourceNotFoundError(AzureError):
+    """Stands in until load_sdk() imports azure-core."""
+
+
+def load_sdk():
+    """Import the Azure SDK once and bind its client and error classes to this file's names."""
+    global BlobServiceClient, AzureError, ResourceExistsError, ResourceNotFoundError  # pylint: disable=global-statement
+    if BlobServiceClient is None:
+        try:
+            from azure.core import exceptions  # pylint: disable=import-outside-toplevel
+            from azure.storage.blob import BlobServiceClient as client  # pylint: disable=import-outside-toplevel
+        except ImportError as exc:
+            raise OdooSaasError("the azure-storage-blob Python package is required on the controller: "
+                                "pip install 'azure-storage-blob>=12.20'") from exc
+        AzureError, ResourceExistsError = exceptions.AzureError, exceptions.ResourceExistsError
+        ResourceNotFoundError, BlobServiceClient = exceptions.ResourceNotFoundError, client
+
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 MIB = 1024 * 1024
@@ -67,20 +83,21 @@ def blob_argument_spec():
     }
 
 
-class DoublingRetry(ExponentialRetry):  # pylint: disable=too-few-public-methods
+def doubling_retry(retries, backoff):
     """The storage SDK's retry policy (what it retries, and how it rewinds a block's body), with a backoff that
     scales as a whole: `backoff`, then twice that, then four times, each within +/-20% jitter.
 
     The SDK's own curve adds 3**n seconds whatever the initial backoff; this one keeps its shape at any scale.
     """
+    from azure.storage.blob import ExponentialRetry  # pylint: disable=import-outside-toplevel
 
-    def __init__(self, retries, backoff):
-        super().__init__(initial_backoff=backoff, retry_total=retries, retry_connect=retries, retry_read=retries,
+    class DoublingRetry(ExponentialRetry):  # pylint: disable=too-few-public-methods
+        def get_backoff_time(self, settings):
+            # `count` is 1 before the first retry's sleep.
+            return self.initial_backoff * 2 ** max(settings["count"] - 1, 0) * random.uniform(0.8, 1.2)
+
+    return DoublingRetry(initial_backoff=backoff, retry_total=retries, retry_connect=retries, retry_read=retries,
                          retry_status=retries, random_jitter_range=0)
-
-    def get_backoff_time(self, settings):
-        # `count` is 1 before the first retry's sleep.
-        return self.initial_backoff * 2 ** max(settings["count"] - 1, 0) * random.uniform(0.8, 1.2)
 
 
 def check_retries(params):
@@ -154,14 +171,12 @@ class BlobStore:
     """One container, reached with the module's Blob options."""
 
     def __init__(self, params, container):
-        if BlobServiceClient is None:
-            raise OdooSaasError("the azure-storage-blob Python package is required on the controller: "
-                                "pip install 'azure-storage-blob>=12.20'")
         self.mode = auth_mode(params)
         check_retries(params)
+        load_sdk()
         self.container_name = container
         verify = params.get("ca_bundle") or params.get("validate_certs", True)
-        retry = DoublingRetry(params.get("blob_retries", 3), params.get("blob_retry_backoff", 12.0))
+        retry = doubling_retry(params.get("blob_retries", 3), params.get("blob_retry_backoff", 12.0))
         kwargs = {"connection_verify": verify, "connection_timeout": 20, "read_timeout": 120, "retry_policy": retry}
         if self.mode == "connection_string":
             try:

@@ -12,7 +12,7 @@ from ansible_collections.odoo_saas.platform.plugins.module_utils._backup import 
 from ansible_collections.odoo_saas.platform.plugins.module_utils._backup_cron import (
     check_cron, check_time_zone, render)
 from ansible_collections.odoo_saas.platform.plugins.module_utils._blob import (
-    DoublingRetry, auth_mode, blob_argument_spec, check_container, check_retries)
+    auth_mode, doubling_retry, blob_argument_spec, check_container, check_retries)
 from ansible_collections.odoo_saas.platform.plugins.module_utils._common import InputError
 
 UTC = datetime.timezone.utc
@@ -171,14 +171,14 @@ def test_nested_kubernetes_fragment_matches_the_top_level_one():
 
 def test_blob_retry_backoff_doubles_with_jitter_and_counts_every_kind_of_error():
     spec = blob_argument_spec()
-    policy = DoublingRetry(spec["blob_retries"]["default"], spec["blob_retry_backoff"]["default"])
+    policy = doubling_retry(spec["blob_retries"]["default"], spec["blob_retry_backoff"]["default"])
     assert (policy.total_retries, policy.connect_retries, policy.read_retries, policy.status_retries) == (3, 3, 3, 3)
     for count, base in ((1, 12.0), (2, 24.0), (3, 48.0)):
         waits = [policy.get_backoff_time({"count": count}) for _attempt in range(200)]
         assert all(0.8 * base <= w <= 1.2 * base for w in waits), (count, min(waits), max(waits))
-    fast = DoublingRetry(2, 0.2)
+    fast = doubling_retry(2, 0.2)
     assert fast.total_retries == 2 and fast.get_backoff_time({"count": 2}) <= 0.48
-    assert DoublingRetry(0, 1.0).total_retries == 0
+    assert doubling_retry(0, 1.0).total_retries == 0
 
 
 @pytest.mark.parametrize("params, fragment", [
