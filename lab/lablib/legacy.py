@@ -320,8 +320,11 @@ class LegacyVM:
         booted = not self.lab.procs.recorded("legacy-vm")
         self.lab._launch("legacy-vm", [SSHD, "-D", "-e", "-f", config],  # pylint: disable=protected-access
                          port=self.ssh_port, ready=lambda: _ssh_banner(self.ssh_port))
-        if booted or seed["seeded"]:
-            # The VM (re)booted: its Odoo service starts, as an enabled systemd unit would.
+        disabled = conf + ".disabled"  # odooctl disable's mark, as systemctl disable removes a unit's links
+        if seed["seeded"] and os.path.exists(disabled):
+            os.unlink(disabled)  # a VM seeded afresh is a new VM, with its service enabled
+        if seed["seeded"] or (booted and not os.path.exists(disabled)):
+            # The VM (re)booted: its Odoo service starts when it is enabled, as a systemd unit would.
             result = subprocess.run(["/usr/bin/python3", odooctl, "start"], capture_output=True, text=True,
                                     check=False)
             if result.returncode != 0:

@@ -62,7 +62,9 @@ if __name__ == "__main__":
 '''
 
 ODOOCTL = r'''#!/usr/bin/python3
-"""odooctl start|stop|status: the legacy VM's Odoo service, by its PID file. status: 0 running, 3 stopped."""
+"""odooctl start|stop|status|restart|enable [--now]|disable [--now]|is-enabled: the legacy VM's Odoo service, by
+its PID file, as systemctl runs a unit. status: 0 running, 3 stopped. A disabled service does not start when the VM
+boots (the lab's lab-up); is-enabled: 0 enabled, 1 disabled."""
 import configparser
 import os
 import signal
@@ -158,15 +160,43 @@ def status(opts):
     return 3
 
 
+DISABLED = CONF + ".disabled"
+
+
+def enable(opts, now):
+    if os.path.exists(DISABLED):
+        os.unlink(DISABLED)
+        print("odoo enabled")
+    return start(opts) if now else 0
+
+
+def disable(opts, now):
+    if not os.path.exists(DISABLED):
+        open(DISABLED, "w", encoding="utf-8").close()
+        print("odoo disabled")
+    return stop(opts) if now else 0
+
+
+def is_enabled(_opts):
+    enabled = not os.path.exists(DISABLED)
+    print("enabled" if enabled else "disabled")
+    return 0 if enabled else 1
+
+
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in ("start", "stop", "status", "restart"):
-        print("usage: odooctl start|stop|status|restart", file=sys.stderr)
+    args = sys.argv[1:]
+    now = args[1:] == ["--now"] and args[0] in ("enable", "disable")
+    if not args or len(args) > 1 + now or args[0] not in ("start", "stop", "status", "restart", "enable", "disable",
+                                                          "is-enabled"):
+        print("usage: odooctl start|stop|status|restart|enable [--now]|disable [--now]|is-enabled", file=sys.stderr)
         return 2
     opts = options()
-    if sys.argv[1] == "restart":
+    if args[0] == "restart":
         stop(opts)
         return start(opts)
-    return {"start": start, "stop": stop, "status": status}[sys.argv[1]](opts)
+    if args[0] in ("enable", "disable"):
+        return {"enable": enable, "disable": disable}[args[0]](opts, now)
+    return {"start": start, "stop": stop, "status": status, "is-enabled": is_enabled}[args[0]](opts)
 
 
 if __name__ == "__main__":

@@ -66,9 +66,10 @@ def test_known_hosts_pins_the_host_key(vm, tmp_path):
     assert result.returncode == 255 and "HOST IDENTIFICATION HAS CHANGED" in result.stderr
 
 
-def test_odooctl_stops_and_starts_odoo(vm):
+def test_odooctl_stops_starts_disables_and_enables_odoo(vm):
     url = vm["odoo_url"]
     was_running = _ssh(vm, f"{vm['odooctl']} status").returncode == 0
+    was_enabled = _ssh(vm, f"{vm['odooctl']} is-enabled", check=False).returncode == 0
     try:
         assert _ssh(vm, f"{vm['odooctl']} stop").returncode == 0
         assert _ssh(vm, f"{vm['odooctl']} status").returncode == 3
@@ -81,7 +82,19 @@ def test_odooctl_stops_and_starts_odoo(vm):
         assert status == 200 and body["result"]["server_serie"] == "16.0"
         pid = open(_conf(vm)["pidfile"], encoding="utf-8").read().strip()
         assert _ssh(vm, f"{vm['odooctl']} start").stdout.strip() == f"odoo is running (pid {pid})"
+        # As systemctl: disable --now stops it and keeps it from starting at boot; enable --now undoes both.
+        assert _ssh(vm, f"{vm['odooctl']} enable").returncode == 0
+        assert _ssh(vm, f"{vm['odooctl']} is-enabled").stdout.strip() == "enabled"
+        assert _ssh(vm, f"{vm['odooctl']} disable --now").returncode == 0
+        disabled = _ssh(vm, f"{vm['odooctl']} is-enabled", check=False)
+        assert disabled.returncode == 1 and disabled.stdout.strip() == "disabled"
+        assert _ssh(vm, f"{vm['odooctl']} status").returncode == 3 and _http(url + "/web/health") == (None, None)
+        assert _ssh(vm, f"{vm['odooctl']} enable --now").returncode == 0
+        assert _ssh(vm, f"{vm['odooctl']} is-enabled").returncode == 0
+        assert _http(url + "/web/health") == (200, {"status": "pass"})
+        assert _ssh(vm, f"{vm['odooctl']} disable --later", check=False).returncode == 2  # usage
     finally:
+        _ssh(vm, f"{vm['odooctl']} {'enable' if was_enabled else 'disable'}")
         _ssh(vm, f"{vm['odooctl']} {'start' if was_running else 'stop'}")
 
 

@@ -51,6 +51,12 @@ def _odoo_status(lab):
                           check=False).returncode
 
 
+def _odoo_enabled(lab):
+    """Whether the VM's Odoo service starts when the VM boots (odooctl is-enabled, as systemctl is-enabled)."""
+    return subprocess.run(["/usr/bin/python3", lab["legacy_vm"]["odooctl"], "is-enabled"], capture_output=True,
+                          check=False).returncode == 0
+
+
 def _record(lab):
     path = os.path.join(lab["legacy_vm"]["root"], "var/lib/odoo-saas-migration/hooli.json")
     if not os.path.exists(path):
@@ -104,6 +110,7 @@ def test_prepare_puts_hooli_back_before_its_migration(run, lab):
     result = run(playbook="molecule/migration/prepare.yml")
     assert result.returncode == 0, result.stdout[-3000:]
     assert _odoo_status(lab) == 0 and not _target_exists(lab) and _record(lab) is None and not _routers(lab)
+    assert _odoo_enabled(lab)
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -193,6 +200,7 @@ def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run
     assert record["phase"] == "complete" and record["attempts"] == 2 and record["downtime_seconds"] > 0
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
     assert _odoo_status(lab) == 3 and not _pgpass_files(lab)
+    assert not _odoo_enabled(lab)  # the stop command disabled it: a reboot of the VM does not start a second copy
     routers = _routers(lab, settle="enabled")
     assert routers and {r["status"] for r in routers} == {"enabled"}
 
@@ -251,6 +259,7 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
     failed = run({"migration_action": "rollback", "odoo_saas_blob_auth": unreachable})
     assert failed.returncode != 0, failed.stdout[-3000:]
     assert _odoo_status(lab) == 0 and _replicas(kubectl) == {"odoo-web": 0, "odoo-cron": 0}
+    assert _odoo_enabled(lab)  # started and enabled again by the rollback
     assert _record(lab)["rollback_backup"] == "pending" and _backup_ids(lab) == backups_before
     refused = run()
     assert refused.returncode != 0 and "the backup of what it wrote since its cutover was not taken" in \
