@@ -110,6 +110,11 @@ def validate(spec):
     return version
 
 
+def tenant_argument_spec():
+    """The tenant a module follows odoo_tenant on; documented in doc_fragments/tenant.py."""
+    return {"name": {"type": "str", "required": True}, "namespace": {"type": "str"}}
+
+
 def namespace_name(spec):
     return spec["namespace"] or f"odoo-{spec['name']}"
 

@@ -21,14 +21,8 @@ description:
 author: odoo_saas.platform maintainers (@odoo-saas)
 extends_documentation_fragment:
   - odoo_saas.platform.kubernetes
+  - odoo_saas.platform.tenant
 options:
-  name:
-    description: The tenant, as given to odoo_tenant.
-    type: str
-    required: true
-  namespace:
-    description: The tenant's namespace. Defaults to C(odoo-<name>).
-    type: str
   odoo_version:
     description: The tenant's Odoo version, which decides the websocket path.
     type: str
@@ -122,14 +116,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.odoo_saas.platform.plugins.module_utils._common import run_module
 from ansible_collections.odoo_saas.platform.plugins.module_utils._kube import (
     Client, converge_result, kube_argument_spec)
+from ansible_collections.odoo_saas.platform.plugins.module_utils._odoo import tenant_argument_spec
 from ansible_collections.odoo_saas.platform.plugins.module_utils._routes import RouteRunner
 
 
 def argument_spec():
-    spec = kube_argument_spec()
+    spec = dict(kube_argument_spec(), **tenant_argument_spec())
     spec.update(
-        name={"type": "str", "required": True},
-        namespace={"type": "str"},
         odoo_version={"type": "str", "required": True, "choices": ["15.0", "16.0", "17.0", "18.0", "19.0"]},
         hosts={"type": "list", "elements": "str", "required": True},
         allow_wildcard={"type": "bool", "default": False},

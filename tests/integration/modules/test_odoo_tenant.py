@@ -409,3 +409,34 @@ def test_bad_input_is_refused_before_any_write(kube, lab):
         assert result.get("failed") is True and message in result["msg"], (bad, result.get("msg"))
     routes = client.CustomObjectsApi(kube).list_cluster_custom_object("traefik.io", "v1alpha1", "ingressroutes")
     assert not [r for r in routes["items"] if name in r["metadata"]["namespace"]]
+
+
+def test_tenant_info_reads_what_the_api_server_holds(kube, lab, tenant):
+    info_args = {"kubeconfig": lab["kubernetes"]["kubeconfig"], "name": tenant}
+    before = run_task("odoo_tenant_info", info_args)
+    planned = run_task("odoo_tenant_info", info_args, check=True)
+    for result in (before, planned):
+        assert result["changed"] is False and result["exists"] is False, result.get("msg")
+        assert result["version"] == "" and result["namespace"] == f"odoo-{tenant}"
+        assert result["workloads"]["web"]["exists"] is False
+
+    created = run_task("odoo_tenant", _tenant_args(lab, tenant))
+    assert created["changed"] is True, created.get("msg")
+    apps = client.AppsV1Api(kube)
+    cron = apps.read_namespaced_deployment("odoo-cron", f"odoo-{tenant}")
+    apps.patch_namespaced_deployment_scale("odoo-cron", f"odoo-{tenant}", {"spec": {"replicas": 0}})
+
+    info = run_task("odoo_tenant_info", info_args, check=True)
+    assert info["changed"] is False and info["exists"] is True, info.get("msg")
+    annotations = _ns(kube, tenant).metadata.annotations
+    assert info["annotations"] == annotations and info["version"] == "17.0"
+    assert annotations["odoo-saas.platform/initialised-version"] == "17.0"
+    web = apps.read_namespaced_deployment("odoo-web", f"odoo-{tenant}")
+    assert info["workloads"]["web"] == {"exists": True, "replicas": 1, "ready_replicas": web.status.ready_replicas,
+                                        "image": web.spec.template.spec.containers[0].image, "odoo_version": "17.0"}
+    assert web.status.ready_replicas == 1
+    assert info["workloads"]["cron"]["replicas"] == 0  # scaled down through the API above
+    assert info["workloads"]["cron"]["image"] == cron.spec.template.spec.containers[0].image
+
+    missing = run_task("odoo_tenant_info", dict(info_args, kubeconfig="/nonexistent/kubeconfig"))
+    assert missing.get("failed") is True and "/nonexistent/kubeconfig" in missing["msg"]
