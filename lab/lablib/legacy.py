@@ -320,7 +320,7 @@ class LegacyVM:
         booted = not self.lab.procs.recorded("legacy-vm")
         self.lab._launch("legacy-vm", [SSHD, "-D", "-e", "-f", config],  # pylint: disable=protected-access
                          port=self.ssh_port, ready=lambda: _ssh_banner(self.ssh_port))
-        disabled = conf + ".disabled"  # odooctl disable's mark, as systemctl disable removes a unit's links
+        disabled = legacy_odoo.disabled_mark(conf)
         if seed["seeded"] and os.path.exists(disabled):
             os.unlink(disabled)  # a VM seeded afresh is a new VM, with its service enabled
         if seed["seeded"] or (booted and not os.path.exists(disabled)):

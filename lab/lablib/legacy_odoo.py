@@ -160,7 +160,7 @@ def status(opts):
     return 3
 
 
-DISABLED = CONF + ".disabled"
+DISABLED = @DISABLED@
 
 
 def enable(opts, now):
@@ -210,5 +210,12 @@ def odoo_conf(settings):
     return "\n".join(lines) + "\n"
 
 
+def disabled_mark(conf_path):
+    """odooctl disable's mark: while it exists, the VM's Odoo does not start when the VM boots (as systemctl disable
+    removes a unit's links)."""
+    return conf_path + ".disabled"
+
+
 def odooctl(conf_path, odoo_bin_path):
-    return ODOOCTL.replace("@CONF@", repr(conf_path)).replace("@ODOO_BIN@", repr(odoo_bin_path))
+    return (ODOOCTL.replace("@CONF@", repr(conf_path)).replace("@ODOO_BIN@", repr(odoo_bin_path))
+            .replace("@DISABLED@", repr(disabled_mark(conf_path))))

@@ -19,6 +19,27 @@ VERSION_ANNOTATION = f"{_odoo.LABEL}/odoo-version"
 INITIALISED_ANNOTATION = f"{_odoo.LABEL}/initialised-version"
 
 
+def _workload(deployment):
+    if deployment is None:
+        return {"exists": False, "replicas": 0, "ready_replicas": 0, "image": None, "odoo_version": None}
+    containers = deployment["spec"]["template"]["spec"].get("containers") or [{}]
+    return {"exists": True, "replicas": deployment["spec"].get("replicas", 0),
+            "ready_replicas": deployment.get("status", {}).get("readyReplicas", 0),
+            "image": containers[0].get("image"),
+            "odoo_version": deployment["metadata"].get("annotations", {}).get(VERSION_ANNOTATION)}
+
+
+def read(client, namespace):
+    """A tenant as the API server holds it (odoo_tenant_info): its namespace's annotations and version, and its web
+    and cron Deployments; nothing is written."""
+    live = client.get("Namespace", namespace)
+    annotations = (live or {}).get("metadata", {}).get("annotations", {})
+    return {"exists": live is not None, "namespace": namespace,
+            "version": annotations.get(INITIALISED_ANNOTATION, ""), "annotations": annotations,
+            "workloads": {component: _workload(client.get("Deployment", f"odoo-{component}", namespace)
+                                               if live else None) for component in ("web", "cron")}}
+
+
 def _job_failed(job):
     return any(c["type"] == "Failed" and c["status"] == "True" for c in job.get("status", {}).get("conditions", []))
 

@@ -68,33 +68,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.odoo_saas.platform.plugins.module_utils._common import run_module
 from ansible_collections.odoo_saas.platform.plugins.module_utils._kube import Client, kube_argument_spec
 from ansible_collections.odoo_saas.platform.plugins.module_utils._odoo import namespace_name, tenant_argument_spec
-from ansible_collections.odoo_saas.platform.plugins.module_utils._tenant import (
-    INITIALISED_ANNOTATION, VERSION_ANNOTATION)
-
-
-def workload(deployment):
-    if deployment is None:
-        return {"exists": False, "replicas": 0, "ready_replicas": 0, "image": None, "odoo_version": None}
-    containers = deployment["spec"]["template"]["spec"].get("containers") or [{}]
-    return {"exists": True, "replicas": deployment["spec"].get("replicas", 0),
-            "ready_replicas": deployment.get("status", {}).get("readyReplicas", 0),
-            "image": containers[0].get("image"),
-            "odoo_version": deployment["metadata"].get("annotations", {}).get(VERSION_ANNOTATION)}
+from ansible_collections.odoo_saas.platform.plugins.module_utils._tenant import read
 
 
 def main():
     module = AnsibleModule(argument_spec=dict(kube_argument_spec(), **tenant_argument_spec()), supports_check_mode=True)
 
     def work():
-        namespace = namespace_name(module.params)
         with Client(module.params) as client:
-            live = client.get("Namespace", namespace)
-            deployments = {component: client.get("Deployment", f"odoo-{component}", namespace) if live else None
-                           for component in ("web", "cron")}
-        annotations = (live or {}).get("metadata", {}).get("annotations", {})
-        return {"changed": False, "exists": live is not None, "namespace": namespace,
-                "version": annotations.get(INITIALISED_ANNOTATION, ""), "annotations": annotations,
-                "workloads": {component: workload(d) for component, d in deployments.items()}}
+            return dict(read(client, namespace_name(module.params)), changed=False)
 
     run_module(module, work)
 
