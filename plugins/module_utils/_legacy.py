@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 from ._common import InputError, ServiceError
 
@@ -294,8 +295,38 @@ def migration_records(folder):
     return records
 
 
+def wait_for_exit_file(path, timeout, poll=0.1):
+    """Wait until `path` holds a background job's exit code; return the code and when the job wrote it.
+
+    A migration's restore writes its exit code to a file when it ends: waiting here, in the module that then
+    verifies the copy, spares a module run and a second of polling between the restore's end and the verification.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read().strip()
+            if text.lstrip("-").isdigit():
+                return int(text), os.stat(path).st_mtime
+        except FileNotFoundError:
+            pass
+        if time.monotonic() >= deadline:
+            raise ServiceError(
+                f"{path} holds no exit code after {timeout} s: the job that writes it has not ended. Nothing was "
+                "gathered; raise the timeout, or look at the job (async_status) for why it still runs.")
+        time.sleep(poll)
+
+
 def gather(params, check_mode=False):
     """All the facts asked for in params['gather'], as one dict."""
+    waited = None
+    if params.get("wait_for_exit_file"):
+        code, ended_at = wait_for_exit_file(params["wait_for_exit_file"], params["wait_timeout"])
+        waited = {"path": params["wait_for_exit_file"], "exit_code": code, "ended_at": ended_at}
+        if code != 0:
+            raise ServiceError(
+                f"the job that writes {params['wait_for_exit_file']} ended with exit code {code}; nothing was gathered. "
+                "Its output is in its async job's result.", waited=waited)
     conf = {}
     if params.get("odoo_conf"):
         conf = read_odoo_conf(params["odoo_conf"])
@@ -318,6 +349,8 @@ def gather(params, check_mode=False):
     facts = {"conf": {key: conf[key] for key in CONF_KEYS if key in conf}, "filestore_path": filestore,
              "connection": {"host": connection["db_host"], "port": connection["db_port"],
                             "user": connection["db_user"], "database": connection["db_name"]}}
+    if waited:
+        facts["waited"] = waited
     for name, option, read in (("service", "status_command", service_status),
                                ("migration_records", "record_dir", migration_records)):
         if name in wanted:

@@ -87,6 +87,17 @@ options:
     type: list
     elements: path
     default: []
+  wait_for_exit_file:
+    description:
+      - A file that a background job writes its exit code to when it ends (a migration's restore does). The module
+        first waits, up to O(wait_timeout) seconds, until the file holds a number. When it is not 0 the module
+        fails with it and gathers nothing; when it is 0 it gathers, and returns the wait in RV(odoo_database.waited).
+      - Waiting here spares a separate module run (and its polling delay) between the job's end and the facts.
+    type: path
+  wait_timeout:
+    description: How long to wait for O(wait_for_exit_file), in seconds.
+    type: int
+    default: 14400
 notes:
   - Supports check mode; it reads only.
   - Needs one of O(odoo_conf), O(db_name), O(filestore), O(status_command) or O(record_dir); the database facts need a database and a role (from
@@ -180,6 +191,11 @@ odoo_database:
         many SHA-1s came from O(manifest) (C(hashed_earlier)).
       type: dict
       returned: with C(filestore) and an existing database
+    waited:
+      description: The wait for O(wait_for_exit_file) - C(path), C(exit_code) (0) and C(ended_at), when the job wrote
+        it (the file's modification time, seconds since the epoch).
+      type: dict
+      returned: with O(wait_for_exit_file)
   sample:
     connection: {host: 127.0.0.1, port: 5432, user: odoo, database: hooli}
     odoo: {version: "16.0", base_version: 16.0.1.3, database_uuid: 0f7c3b9e-3c55-4a4b-9d4c-4c1f0b0f1f11}
@@ -213,6 +229,8 @@ def main():
             "status_command": {"type": "str"},
             "record_dir": {"type": "path"},
             "disk_paths": {"type": "list", "elements": "path", "default": []},
+            "wait_for_exit_file": {"type": "path"},
+            "wait_timeout": {"type": "int", "default": 14400},
         },
         required_one_of=[["odoo_conf", "db_name", "filestore", "status_command", "record_dir"]],
         supports_check_mode=True,
