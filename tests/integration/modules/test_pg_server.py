@@ -9,7 +9,7 @@ import uuid
 import psycopg
 import pytest
 
-from integration.ansible_task import run_task
+from integration.ansible_task import run_task, run_tasks
 from integration.arm import emulator, module_args  # noqa: F401  pylint: disable=unused-import
 
 API = "2026-10-01"
@@ -129,8 +129,9 @@ BAD = [
 
 
 def test_bad_input_is_refused_before_any_write(lab, server, emulator):  # noqa: F811  pylint: disable=redefined-outer-name
-    for overrides, needle in BAD:
-        result = run_task("pg_server", dict(server, **overrides))
+    # One playbook, one task per bad input (each task fails on its own, ignore_errors): one Ansible start-up.
+    results = run_tasks("pg_server", [dict(server, **overrides) for overrides, _needle in BAD])
+    for (overrides, needle), result in zip(BAD, results):
         assert result.get("failed") and needle in result["msg"], (overrides, result)
-        assert PASSWORD not in result.output
+    assert PASSWORD not in results[0].output
     assert emulator.writes(server["name"]) == [] and emulator.writes("PG_Bad") == []

@@ -325,3 +325,34 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl,
     assert _record(lab)["phase"] == "complete" and _odoo_status(lab) == 3
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
     assert {r["status"] for r in _routers(lab, settle="enabled")} == {"enabled"}
+
+
+def test_a_run_that_dies_after_the_restore_continues_from_the_copy(run, lab, kubectl, tmp_path):
+    # Rolled back, then migrated again by a run whose controller dies (SIGKILL) while it counts the restored
+    # tenant's rows: the restore job recorded the phase `restored` on the VM before it ended.
+    rolled_back = run({"migration_action": "rollback"})
+    assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
+    attempts = _record(lab)["attempts"]
+    real = lab["postgres"]["platform"]["bin_dir"]
+    for tool in ("pg_dump", "pg_restore"):
+        os.symlink(os.path.join(real, tool), tmp_path / tool)
+    (tmp_path / "psql").write_text(
+        f'#!/bin/sh\ncase "$*" in *"UNION ALL"*) pkill -KILL -f "ansible-playbook.*{tmp_path}"; exit 1;; esac\n'
+        f'exec {real}/psql "$@"\n')
+    os.chmod(tmp_path / "psql", 0o755)
+    crashed = run({"legacy_migration_controller_pg_bin_dir": str(tmp_path)})
+    assert crashed.returncode == -9, crashed.stdout[-3000:]
+    record = _record(lab)
+    assert record["phase"] == "restored" and record["attempts"] == attempts + 1, record
+    assert _odoo_status(lab) == 3 and not _routers(lab) and _replicas(kubectl) == {"odoo-web": 0, "odoo-cron": 0}
+    assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
+
+    # The re-run verifies that copy (no new dump or restore, no new attempt), then onboards and cuts over.
+    resumed = run()
+    assert resumed.returncode == 0, resumed.stdout[-3000:]
+    assert "record phase restored; plan continue" in resumed.stdout.replace("\n", " "), resumed.stdout[-3000:]
+    assert "verified:" in resumed.stdout
+    record = _record(lab)
+    assert record["phase"] == "complete" and record["attempts"] == attempts + 1
+    assert _odoo_status(lab) == 3 and _replicas(kubectl) == {"odoo-web": 1, "odoo-cron": 1}
+    assert {r["status"] for r in _routers(lab, settle="enabled")} == {"enabled"}
