@@ -319,14 +319,6 @@ def wait_for_exit_file(path, timeout, poll=0.1):
 
 def gather(params, check_mode=False):
     """All the facts asked for in params['gather'], as one dict."""
-    waited = None
-    if params.get("wait_for_exit_file"):
-        code, ended_at = wait_for_exit_file(params["wait_for_exit_file"], params["wait_timeout"])
-        waited = {"path": params["wait_for_exit_file"], "exit_code": code, "ended_at": ended_at}
-        if code != 0:
-            raise ServiceError(
-                f"the job that writes {params['wait_for_exit_file']} ended with exit code {code}; nothing was gathered. "
-                "Its output is in its async job's result.", waited=waited)
     conf = {}
     if params.get("odoo_conf"):
         conf = read_odoo_conf(params["odoo_conf"])
@@ -349,8 +341,14 @@ def gather(params, check_mode=False):
     facts = {"conf": {key: conf[key] for key in CONF_KEYS if key in conf}, "filestore_path": filestore,
              "connection": {"host": connection["db_host"], "port": connection["db_port"],
                             "user": connection["db_user"], "database": connection["db_name"]}}
-    if waited:
-        facts["waited"] = waited
+    # Waited for once the input is known to be good: a wrong option fails at once, not after the job.
+    if params.get("wait_for_exit_file"):
+        code, ended_at = wait_for_exit_file(params["wait_for_exit_file"], params["wait_timeout"])
+        facts["waited"] = {"path": params["wait_for_exit_file"], "exit_code": code, "ended_at": ended_at}
+        if code != 0:
+            raise ServiceError(
+                f"the job that writes {params['wait_for_exit_file']} ended with exit code {code}; nothing was gathered. "
+                "Its output is in its async job's result.", waited=facts["waited"])
     for name, option, read in (("service", "status_command", service_status),
                                ("migration_records", "record_dir", migration_records)):
         if name in wanted:
