@@ -25,6 +25,8 @@ from ._common import InputError, ServiceError
 # The odoo.conf options a migration needs, and may return (never db_password nor admin_passwd).
 CONF_KEYS = ("db_host", "db_port", "db_user", "db_name", "data_dir", "addons_path", "dbfilter", "http_port")
 SEP = "\x1f"
+# Ends each statement's rows when psql runs several (Psql.queries).
+_END = "\x1e"
 
 
 def read_odoo_conf(path):
@@ -75,11 +77,18 @@ class Psql:
             self.env["PGSSLMODE"] = sslmode
 
     def query(self, sql, dbname=None):
-        result = subprocess.run(self.argv + ["-d", dbname or self.dbname, "-c", sql], capture_output=True,
-                                text=True, env=self.env, check=False)
+        return self.queries([sql], dbname)[0]
+
+    def queries(self, statements, dbname=None):
+        """Each statement's rows, from one psql run (one connection, not one per statement)."""
+        argv = self.argv + ["-d", dbname or self.dbname]
+        for sql in statements:
+            argv += ["-c", sql, "-c", "\\echo " + _END]
+        result = subprocess.run(argv, capture_output=True, text=True, env=self.env, check=False)
         if result.returncode != 0:
             raise ServiceError(f"psql on database {dbname or self.dbname!r} failed: {result.stderr.strip()}")
-        return [line.split(SEP) for line in result.stdout.splitlines() if line]
+        parts = result.stdout.split(_END + "\n")[:len(statements)]
+        return [[line.split(SEP) for line in part.splitlines() if line] for part in parts]
 
 
 def _literal(text):
@@ -91,18 +100,21 @@ def _ident(text):
 
 
 def postgres_facts(psql):
-    exists = psql.query(f"SELECT 1 FROM pg_database WHERE datname = {_literal(psql.dbname)}", dbname="postgres")
-    version_num = int(psql.query("SHOW server_version_num", dbname="postgres")[0][0])
-    facts = {"database": psql.dbname, "exists": bool(exists), "server_version_num": version_num,
+    [[exists, version]] = psql.query(
+        f"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = {_literal(psql.dbname)}), "
+        "current_setting('server_version_num')", dbname="postgres")
+    version_num = int(version)
+    facts = {"database": psql.dbname, "exists": exists == "t", "server_version_num": version_num,
              "server_major": version_num // 10000}
-    if exists:
-        facts["size_bytes"] = int(psql.query("SELECT pg_database_size(current_database())")[0][0])
-        facts["extensions"] = dict(psql.query("SELECT extname, extversion FROM pg_extension ORDER BY 1"))
-        facts["owner"] = psql.query("SELECT pg_get_userbyid(datdba) FROM pg_database "
-                                    "WHERE datname = current_database()")[0][0]
-        facts["tables"] = int(psql.query("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
-                                         "c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN "
-                                         "('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'")[0][0])
+    if facts["exists"]:
+        size, extensions, owner, tables = psql.queries([
+            "SELECT pg_database_size(current_database())",
+            "SELECT extname, extversion FROM pg_extension ORDER BY 1",
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()",
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
+            "('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'"])
+        facts.update(size_bytes=int(size[0][0]), extensions=dict(extensions), owner=owner[0][0],
+                     tables=int(tables[0][0]))
     return facts
 
 
@@ -110,17 +122,17 @@ def odoo_facts(psql):
     """The Odoo version from the base module, the installed modules, the database uuid."""
     if not psql.query("SELECT 1 FROM pg_class WHERE relname = 'ir_module_module' AND relkind = 'r'"):
         raise InputError(f"database {psql.dbname!r} has no ir_module_module table: it is not an Odoo database.")
-    base = psql.query("SELECT state, coalesce(latest_version, '') FROM ir_module_module WHERE name = 'base'")
+    base, installed, uuid = psql.queries([
+        "SELECT state, coalesce(latest_version, '') FROM ir_module_module WHERE name = 'base'",
+        "SELECT name FROM ir_module_module WHERE state = 'installed' ORDER BY name",
+        "SELECT value FROM ir_config_parameter WHERE key = 'database.uuid'"])
     if not base or base[0][0] != "installed":
         raise InputError(f"database {psql.dbname!r} has no installed base module: it is not an initialised Odoo "
                          "database.")
     latest = base[0][1]
     match = re.match(r"^(\d+\.\d+)", latest)
-    modules = [row[0] for row in psql.query("SELECT name FROM ir_module_module WHERE state = 'installed' "
-                                            "ORDER BY name")]
-    uuid = psql.query("SELECT value FROM ir_config_parameter WHERE key = 'database.uuid'")
-    return {"version": match.group(1) if match else None, "base_version": latest, "installed_modules": modules,
-            "database_uuid": uuid[0][0] if uuid else None}
+    return {"version": match.group(1) if match else None, "base_version": latest,
+            "installed_modules": [row[0] for row in installed], "database_uuid": uuid[0][0] if uuid else None}
 
 
 def row_counts(psql):
