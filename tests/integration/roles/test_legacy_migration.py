@@ -175,20 +175,30 @@ def test_preflight_refuses_referenced_files_already_missing_on_the_vm(run, lab, 
 
 
 def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run, lab, tmp_path):
-    real = lab["postgres"]["platform"]["bin_dir"]
-    for tool in ("psql", "pg_dump"):
-        os.symlink(os.path.join(real, tool), tmp_path / tool)
-    (tmp_path / "pg_restore").write_text(
-        f'#!/bin/sh\ncase " $* " in *" --version "*|*" -l "*) exec {real}/pg_restore "$@";; esac\n'
-        'echo "pg_restore: error: injected failure: connection lost" >&2\nexit 1\n')
-    os.chmod(tmp_path / "pg_restore", 0o755)
-    failed = run({"legacy_migration_controller_pg_bin_dir": str(tmp_path)})
-    assert failed.returncode != 0 and "injected failure" in failed.stdout, failed.stdout[-4000:]
-    # Frozen, nothing restored, not onboarded, no route: no copy serves but the one that can (after a rollback).
-    assert _odoo_status(lab) == 3 and _record(lab)["phase"] == "frozen" and not _routers(lab)
-    assert _counts(lab["postgres"]["platform"]) == {}
-    # The admin's password file is gone when the restore ends, even when it fails.
-    assert not _pgpass_files(lab)
+    # First the dump fails on the VM (its pg_dump answers --version, then fails), then the restore on the controller.
+    vm_bin, controller_bin = tmp_path / "vm", tmp_path / "controller"
+    for folder, real, failing, needle in ((vm_bin, lab["postgres"]["legacy"]["bin_dir"], "pg_dump", "disk full"),
+                                          (controller_bin, lab["postgres"]["platform"]["bin_dir"], "pg_restore",
+                                           "connection lost")):
+        folder.mkdir()
+        for tool in {"psql", "pg_dump", "pg_restore"} - {failing}:
+            os.symlink(os.path.join(real, tool), folder / tool)
+        (folder / failing).write_text(
+            f'#!/bin/sh\ncase " $* " in *" --version "*|*" -l "*) exec {real}/{failing} "$@";; esac\n'
+            f'echo "{failing}: error: injected failure: {needle}" >&2\nexit 1\n')
+        os.chmod(folder / failing, 0o755)
+    attempts = (_record(lab) or {}).get("attempts", 0)
+    for option, folder, message in (("legacy_migration_pg_bin_dir", vm_bin, "the dump on the VM failed (exit 1)"),
+                                    ("legacy_migration_controller_pg_bin_dir", controller_bin, "connection lost")):
+        failed = run({option: str(folder)})
+        assert failed.returncode != 0 and "injected failure" in failed.stdout, failed.stdout[-4000:]
+        assert message in failed.stdout, failed.stdout[-4000:]
+        # Frozen, nothing restored, not onboarded, no route: no copy serves but the one that can (after a rollback).
+        assert _odoo_status(lab) == 3 and _record(lab)["phase"] == "frozen" and not _routers(lab)
+        assert _counts(lab["postgres"]["platform"]) == {}
+        # The admin's password file is gone when the job ends, even when it fails.
+        assert not _pgpass_files(lab)
+    assert _record(lab)["attempts"] == attempts + 2
     # A run that died before its cleanup (the controller killed) leaves its file: the next run removes it.
     stale = os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli", ".pgpass-20261129T000000000000")
     with open(os.open(stale, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as handle:
@@ -197,7 +207,8 @@ def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run
     rerun = run()
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     record = _record(lab)
-    assert record["phase"] == "complete" and record["attempts"] == 2 and record["downtime_seconds"] > 0
+    assert record["phase"] == "complete" and record["attempts"] == attempts + 3 and record["downtime_seconds"] > 0
+    assert {"dump", "restore", "verify"} <= set(record["steps"]) and record["steps"]["dump"] > 0, record["steps"]
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
     assert _odoo_status(lab) == 3 and not _pgpass_files(lab)
     assert not _odoo_enabled(lab)  # the stop command disabled it: a reboot of the VM does not start a second copy
