@@ -117,7 +117,8 @@ class ActionModule(ActionBase):
             if time.monotonic() > deadline:
                 raise AnsibleActionFail(
                     f"the job that writes {exit_file} has not ended after {timeout} s (its output: {log_file}). "
-                    "Find it with `pgrep -af` and end it, or raise the timeout.")
+                    f"Find it with `pgrep -af {os.path.basename(exit_file)}` and end its process group "
+                    "(`kill -- -<pid>`), or raise the timeout.")
             time.sleep(0.1)
         output = _tail(log_file)
         waited = {"changed": False, "rc": code, "ended_at": os.path.getmtime(exit_file), "output": output}

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import time
@@ -25,8 +26,6 @@ from ._common import InputError, ServiceError
 # The odoo.conf options a migration needs, and may return (never db_password nor admin_passwd).
 CONF_KEYS = ("db_host", "db_port", "db_user", "db_name", "data_dir", "addons_path", "dbfilter", "http_port")
 SEP = "\x1f"
-# Ends each statement's rows when psql runs several (Psql.queries).
-_END = "\x1e"
 
 
 def read_odoo_conf(path):
@@ -82,13 +81,17 @@ class Psql:
     def queries(self, statements, dbname=None):
         """Each statement's rows, from one psql run (one connection, not one per statement)."""
         argv = self.argv + ["-d", dbname or self.dbname]
+        end = f"--end-of-statement-{secrets.token_hex(8)}--"  # no row can hold it
         for sql in statements:
-            argv += ["-c", sql, "-c", "\\echo " + _END]
+            argv += ["-c", sql, "-c", "\\echo " + end]
         result = subprocess.run(argv, capture_output=True, text=True, env=self.env, check=False)
         if result.returncode != 0:
             raise ServiceError(f"psql on database {dbname or self.dbname!r} failed: {result.stderr.strip()}")
-        parts = result.stdout.split(_END + "\n")[:len(statements)]
-        return [[line.split(SEP) for line in part.splitlines() if line] for part in parts]
+        parts = result.stdout.split(end + "\n")
+        if len(parts) != len(statements) + 1:
+            raise ServiceError(f"psql on database {dbname or self.dbname!r} answered {len(parts) - 1} of "
+                               f"{len(statements)} statements: {result.stderr.strip() or 'no error'}")
+        return [[line.split(SEP) for line in part.split("\n") if line] for part in parts[:-1]]
 
 
 def _literal(text):
@@ -325,7 +328,7 @@ def wait_for_exit_file(path, timeout, poll=0.1):
         if time.monotonic() >= deadline:
             raise ServiceError(
                 f"{path} holds no exit code after {timeout} s: the job that writes it has not ended. Nothing was "
-                "gathered; raise the timeout, or look at the job (async_status) for why it still runs.")
+                "gathered; raise the timeout, or look at the job's output (<exit file>.log) for why it still runs.")
         time.sleep(poll)
 
 
@@ -360,7 +363,7 @@ def gather(params, check_mode=False):
         if code != 0:
             raise ServiceError(
                 f"the job that writes {params['wait_for_exit_file']} ended with exit code {code}; nothing was gathered. "
-                "Its output is in its async job's result.", waited=facts["waited"])
+                "Its output is in its log (<exit file>.log).", waited=facts["waited"])
     for name, option, read in (("service", "status_command", service_status),
                                ("migration_records", "record_dir", migration_records)):
         if name in wanted:

@@ -16,7 +16,9 @@ description:
     per status poll.
   - The command's output (stdout and stderr) goes to O(log_file), mode 0600. When it ends, its exit code is written
     to O(exit_file) (through a temporary file and a rename); a command ended by a signal gets 128 plus its number.
-  - A started job runs in a session of its own, so it outlives the playbook, as an C(async) job does.
+  - A started job runs in a session of its own, so it outlives the playbook, as an C(async) job does. RV(pid) is
+    that session's and process group's id - C(kill -- -PID) ends the job with every process it started. A job
+    ended that way writes no exit code, so its waiters fail at their O(timeout).
   - Only for hosts with connection C(local) (tenant hosts, C(localhost)); other hosts fail the task.
 author: odoo_saas.platform maintainers (@odoo-saas)
 options:
@@ -85,7 +87,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 pid:
-  description: The process id of the command (C(start), C(run)).
+  description:
+    - The id of the job's session and process group (C(start), C(run)) - the small shell that runs the command and
+      then writes its exit code.
   returned: when a command started
   type: int
 started_at:

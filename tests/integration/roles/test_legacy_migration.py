@@ -20,7 +20,7 @@ pytestmark = pytest.mark.serial  # one legacy VM: these tests own it while they 
 BACKUPS = "odoo-backups-lab"  # platform_backup_container of env-shared (inventories/lab), where hooli lives
 
 
-def _playbook(playbook, extra=None, collections=None, limit=None):
+def _playbook_command(playbook, extra=None, collections=None, limit=None):
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", PATH=VENV_BIN + ":" + os.environ["PATH"])
     if collections:
         env["ANSIBLE_COLLECTIONS_PATH"] = collections
@@ -30,6 +30,11 @@ def _playbook(playbook, extra=None, collections=None, limit=None):
         argv += ["-e", json.dumps(extra)]
     if limit:
         argv += ["--limit", limit]
+    return argv, env
+
+
+def _playbook(playbook, extra=None, collections=None, limit=None):
+    argv, env = _playbook_command(playbook, extra, collections, limit)
     return subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=900)
 
 
@@ -367,3 +372,59 @@ def test_a_run_that_dies_after_the_restore_continues_from_the_copy(run, lab, kub
     assert record["phase"] == "complete" and record["attempts"] == attempts + 1
     assert _odoo_status(lab) == 3 and _replicas(kubectl) == {"odoo-web": 1, "odoo-cron": 1}
     assert {r["status"] for r in _routers(lab, settle="enabled")} == {"enabled"}
+
+
+def _read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read().strip()
+
+
+def _alive(pid, name=None):
+    """Whether process `pid` runs, not a zombie (and is called `name`, when given: a pid can be reused)."""
+    try:
+        comm, state = _read(f"/proc/{pid}/comm"), _read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z" and (name is None or comm == name)
+
+
+def test_a_rerun_ends_the_dump_an_interrupted_run_left_running(run, lab, collections, tmp_path):
+    # A run is killed (SIGKILL) while its job dumps on the VM: the job (a session of its own on the controller) and
+    # the VM's pg_dump go on. The re-run ends both before it dumps again, then finishes the migration.
+    rolled_back = run({"migration_action": "rollback"})
+    assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
+    attempts = _record(lab)["attempts"]
+    real = lab["postgres"]["legacy"]["bin_dir"]
+    (tmp_path / "slow").mkdir()
+    os.symlink("/bin/sleep", tmp_path / "slow" / "pg_dump")  # a "pg_dump" that never ends
+    for tool in ("psql", "pg_restore"):
+        os.symlink(os.path.join(real, tool), tmp_path / tool)
+    (tmp_path / "pg_dump").write_text(f'#!/bin/sh\ncase " $* " in *" --version "*) exec {real}/pg_dump "$@";; esac\n'
+                                      f'exec {tmp_path}/slow/pg_dump 600\n')
+    os.chmod(tmp_path / "pg_dump", 0o755)
+    argv, env = _playbook_command("playbooks/migrate_legacy_vm.yml", {"legacy_migration_pg_bin_dir": str(tmp_path)},
+                                  collections)
+    pidfile = os.path.join(lab["legacy_vm"]["root"], "var/tmp/odoo-saas-migration/hooli/dump.pid")
+    staging = os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli")
+    output = tmp_path / "killed-run.log"
+    with open(output, "w", encoding="utf-8") as log, subprocess.Popen(argv, env=env, stdout=log,
+                                                                      stderr=subprocess.STDOUT) as killed:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not (os.path.exists(pidfile) and _alive(_read(pidfile), "pg_dump")):
+            assert killed.poll() is None, _read(output)[-3000:]
+            time.sleep(0.2)
+        killed.kill()
+        killed.wait()
+    dump_pid = _read(pidfile)
+    [group_file] = glob.glob(os.path.join(staging, ".job-*.pgid"))
+    group = int(_read(group_file))
+    assert _alive(dump_pid, "pg_dump") and _alive(group), "the job and its dump outlive the killed run"
+    assert _record(lab)["phase"] == "frozen" and _odoo_status(lab) == 3
+
+    rerun = run()
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    record = _record(lab)
+    assert record["phase"] == "complete" and record["attempts"] == attempts + 2, record
+    assert not _alive(dump_pid, "pg_dump") and not _alive(group), "the re-run ended the earlier job and its dump"
+    assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
+    assert not _pgpass_files(lab) and not os.path.exists(group_file)
