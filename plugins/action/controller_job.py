@@ -16,6 +16,8 @@ import time
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.odoo_saas.platform.plugins.module_utils._common import ServiceError
+from ansible_collections.odoo_saas.platform.plugins.module_utils._jobs import wait_for_exit_file
 
 # The job's exit code lands in exit_file when it ends, through a temporary file and a rename: a reader never sees a
 # half-written code. A job killed by a signal gets 128 + its number from the shell, as in a terminal.
@@ -32,15 +34,6 @@ ARGUMENT_SPEC = {
     "log_file": {"type": "path"},
     "timeout": {"type": "int", "default": 14400},
 }
-
-
-def _read_code(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read().strip()
-    except FileNotFoundError:
-        return None
-    return int(text) if text.lstrip("-").isdigit() else None
 
 
 def _tail(path):
@@ -112,16 +105,15 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _wait(exit_file, log_file, timeout):
-        deadline = time.monotonic() + timeout
-        while (code := _read_code(exit_file)) is None:
-            if time.monotonic() > deadline:
-                raise AnsibleActionFail(
-                    f"the job that writes {exit_file} has not ended after {timeout} s (its output: {log_file}). "
-                    f"Find it with `pgrep -af {os.path.basename(exit_file)}` and end its process group "
-                    "(`kill -- -<pid>`), or raise the timeout.")
-            time.sleep(0.1)
+        try:
+            code, ended_at = wait_for_exit_file(exit_file, timeout)
+        except ServiceError:
+            raise AnsibleActionFail(
+                f"the job that writes {exit_file} has not ended after {timeout} s (its output: {log_file}). "
+                f"Find it with `pgrep -af {os.path.basename(exit_file)}` and end its process group "
+                "(`kill -- -<pid>`), or raise the timeout.") from None
         output = _tail(log_file)
-        waited = {"changed": False, "rc": code, "ended_at": os.path.getmtime(exit_file), "output": output}
+        waited = {"changed": False, "rc": code, "ended_at": ended_at, "output": output}
         if code != 0:
             waited.update(failed=True, msg=f"the job that writes {exit_file} ended with exit code {code}: "
                                            f"{output.strip()[-600:] or 'no output'} (all of it: {log_file})")

@@ -19,9 +19,9 @@ import re
 import secrets
 import shutil
 import subprocess
-import time
 
 from ._common import InputError, ServiceError
+from ._jobs import wait_for_exit_file
 
 # The odoo.conf options a migration needs, and may return (never db_password nor admin_passwd).
 CONF_KEYS = ("db_host", "db_port", "db_user", "db_name", "data_dir", "addons_path", "dbfilter", "http_port")
@@ -310,28 +310,6 @@ def migration_records(folder):
     return records
 
 
-def wait_for_exit_file(path, timeout, poll=0.1):
-    """Wait until `path` holds a background job's exit code; return the code and when the job wrote it.
-
-    A migration's restore writes its exit code to a file when it ends: waiting here, in the module that then
-    verifies the copy, spares a module run and a second of polling between the restore's end and the verification.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read().strip()
-            if text.lstrip("-").isdigit():
-                return int(text), os.stat(path).st_mtime
-        except FileNotFoundError:
-            pass
-        if time.monotonic() >= deadline:
-            raise ServiceError(
-                f"{path} holds no exit code after {timeout} s: the job that writes it has not ended. Nothing was "
-                "gathered; raise the timeout, or look at the job's output (<exit file>.log) for why it still runs.")
-        time.sleep(poll)
-
-
 def gather(params, check_mode=False):
     """All the facts asked for in params['gather'], as one dict."""
     conf = {}
@@ -363,7 +341,7 @@ def gather(params, check_mode=False):
         if code != 0:
             raise ServiceError(
                 f"the job that writes {params['wait_for_exit_file']} ended with exit code {code}; nothing was gathered. "
-                "Its output is in its log (<exit file>.log).", waited=facts["waited"])
+                f"Its output is in {params['wait_for_exit_file']}.log.", waited=facts["waited"])
     for name, option, read in (("service", "status_command", service_status),
                                ("migration_records", "record_dir", migration_records)):
         if name in wanted:

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from ansible_collections.odoo_saas.platform.plugins.module_utils._common import ServiceError
-from ansible_collections.odoo_saas.platform.plugins.module_utils._legacy import gather, wait_for_exit_file
+from ansible_collections.odoo_saas.platform.plugins.module_utils._jobs import wait_for_exit_file
+from ansible_collections.odoo_saas.platform.plugins.module_utils._legacy import gather
 
 
 def _write_later(path, text, delay):
