@@ -127,6 +127,9 @@ def test_prepare_puts_hooli_back_before_its_migration(run, lab):
     ({"legacy_migration_target_postgres": {"host": "127.0.0.1", "user": "postgres"}},
      "missing required arguments: password"),
     ({"migration_action": "delete"}, "value of migration_action must be one of: migrate, rollback"),
+    # The tenant role's own variables, which it checks only where the playbook stages the tenant, after the freeze.
+    ({"tenant_web_replicas": "many"}, "the variables of tenant hooli are wrong: argument 'tenant_web_replicas' is of "
+     "type str and we were unable to convert to int"),
     ({"legacy_migration_ssh": "ssh -p 1 -o BatchMode=yes -o ConnectTimeout=5"}, "the controller cannot copy"),
     ({"migration_vm": "hooli"}, "migration_vm=hooli matches hooli, but it must name hosts of the group legacy_vms"),
     ({"migration_vm": "legacy-nosuchvm"}, "migration_vm=legacy-nosuchvm matches no host"),
