@@ -13,11 +13,11 @@ PYTEST_ARGS ?=
 # The migration scenario comes last: it migrates into the shared environment the others converge.
 MOLECULE_SCENARIOS ?= dedicated shared migration
 
-.PHONY: help deps collection-link lab-up lab-down lab-status demo test unit sanity lint integration molecule build ee-context
+.PHONY: help deps collection-link lab-up lab-down lab-status demo demo-test test unit sanity lint integration molecule build ee-context
 
 help:
 	@echo "make demo   - install what is missing, start the lab, run playbooks/site.yml on inventories/lab"
-	@echo "make test   - unit tests, ansible-test sanity, ansible-lint, integration tests on the lab, molecule"
+	@echo "make test   - unit tests, ansible-test sanity, ansible-lint, make demo twice, integration tests on the lab, molecule"
 	@echo "make lab-up | lab-down | lab-status"
 
 deps:
@@ -51,8 +51,12 @@ sanity: deps
 lint: deps
 	ansible-lint --nocolor --profile production
 
+# `make demo` twice on the fresh lab, before any other test writes to it (tests/integration/demo).
+demo-test: lab-up collection-link
+	$(PY) -m pytest -q -m demo tests/integration $(PYTEST_ARGS)
+
 integration: lab-up collection-link
-	$(PY) -m pytest -q -n 2 --durations=15 -m "not serial" tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 --durations=15 -m "not serial and not demo" tests/integration $(PYTEST_ARGS)
 	$(PY) -m pytest -q --durations=10 -m serial tests/integration $(PYTEST_ARGS)
 
 # reset first: molecule keeps `prepared: true` in ~/.ansible/tmp across runs from the same path, and its test
@@ -79,5 +83,5 @@ ee-context: deps
 	ansible-builder create -f awx/execution-environment.yml -c $(EE_CONTEXT) --output-filename Containerfile
 	@echo "build the image with: podman build -t odoo-saas-ee:0.1.0 $(EE_CONTEXT)"
 
-test: deps unit sanity lint build integration molecule
+test: deps unit sanity lint build demo-test integration molecule
 	@echo "make test: all stages passed"
