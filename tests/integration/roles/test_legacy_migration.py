@@ -431,3 +431,62 @@ def test_a_rerun_ends_the_dump_an_interrupted_run_left_running(run, lab, collect
     assert not _alive(dump_pid, "pg_dump") and not _alive(group), "the re-run ended the earlier job and its dump"
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
     assert not _pgpass_files(lab) and not os.path.exists(group_file)
+
+
+def _pids(argv0):
+    """The processes whose command line starts with argv0."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if handle.read().split(b"\0")[0].decode() == argv0:
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_a_rerun_ends_the_restore_an_interrupted_run_left_running(run, lab, collections, tmp_path):
+    # A run is killed (SIGKILL) while its job restores on the controller, past the dump and the pull: the job and
+    # its pg_restore go on. The re-run ends the job's process group before it dumps again, empties what the first
+    # restore wrote, and finishes the migration.
+    rolled_back = run({"migration_action": "rollback"})
+    assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
+    attempts = _record(lab)["attempts"]
+    real = lab["postgres"]["platform"]["bin_dir"]
+    (tmp_path / "slow").mkdir()
+    os.symlink("/bin/sleep", tmp_path / "slow" / "pg_restore")  # a "pg_restore" that never ends
+    for tool in ("psql", "pg_dump"):
+        os.symlink(os.path.join(real, tool), tmp_path / tool)
+    # Its version and the archive's table of contents (-l) are the real ones; the restore itself never ends.
+    (tmp_path / "pg_restore").write_text(
+        f'#!/bin/sh\ncase " $* " in *" --version "*|*" -l "*) exec {real}/pg_restore "$@";; esac\n'
+        f'exec {tmp_path}/slow/pg_restore 600\n')
+    os.chmod(tmp_path / "pg_restore", 0o755)
+    argv, env = _playbook_command("playbooks/migrate_legacy_vm.yml",
+                                  {"legacy_migration_controller_pg_bin_dir": str(tmp_path)}, collections)
+    staging = os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli")
+    output = tmp_path / "killed-run.log"
+    slow = str(tmp_path / "slow" / "pg_restore")
+    with open(output, "w", encoding="utf-8") as log, subprocess.Popen(argv, env=env, stdout=log,
+                                                                      stderr=subprocess.STDOUT) as killed:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not _pids(slow):
+            assert killed.poll() is None, _read(output)[-3000:]
+            time.sleep(0.2)
+        killed.kill()
+        killed.wait()
+    [restore_pid] = _pids(slow)
+    [group_file] = glob.glob(os.path.join(staging, ".job-*.pgid"))
+    group = int(_read(group_file))
+    assert os.getpgid(restore_pid) == group, "the restore runs in the job's process group"
+    assert _alive(restore_pid, "pg_restore") and _alive(group), "the job and its restore outlive the killed run"
+    assert _record(lab)["phase"] == "frozen" and _odoo_status(lab) == 3
+
+    rerun = run()
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    record = _record(lab)
+    assert record["phase"] == "complete" and record["attempts"] == attempts + 2, record
+    assert not _alive(restore_pid) and not _alive(group), "the re-run ended the earlier job and its restore"
+    assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
+    assert not _pgpass_files(lab) and not os.path.exists(group_file)
