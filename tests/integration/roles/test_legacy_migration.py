@@ -391,48 +391,6 @@ def _alive(pid, name=None):
     return state != "Z" and (name is None or comm == name)
 
 
-def test_a_rerun_ends_the_dump_an_interrupted_run_left_running(run, lab, collections, tmp_path):
-    # A run is killed (SIGKILL) while its job dumps on the VM: the job (a session of its own on the controller) and
-    # the VM's pg_dump go on. The re-run ends both before it dumps again, then finishes the migration.
-    rolled_back = run({"migration_action": "rollback"})
-    assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
-    attempts = _record(lab)["attempts"]
-    real = lab["postgres"]["legacy"]["bin_dir"]
-    (tmp_path / "slow").mkdir()
-    os.symlink("/bin/sleep", tmp_path / "slow" / "pg_dump")  # a "pg_dump" that never ends
-    for tool in ("psql", "pg_restore"):
-        os.symlink(os.path.join(real, tool), tmp_path / tool)
-    (tmp_path / "pg_dump").write_text(f'#!/bin/sh\ncase " $* " in *" --version "*) exec {real}/pg_dump "$@";; esac\n'
-                                      f'exec {tmp_path}/slow/pg_dump 600\n')
-    os.chmod(tmp_path / "pg_dump", 0o755)
-    argv, env = _playbook_command("playbooks/migrate_legacy_vm.yml", {"legacy_migration_pg_bin_dir": str(tmp_path)},
-                                  collections)
-    pidfile = os.path.join(lab["legacy_vm"]["root"], "var/tmp/odoo-saas-migration/hooli/dump.pid")
-    staging = os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli")
-    output = tmp_path / "killed-run.log"
-    with open(output, "w", encoding="utf-8") as log, subprocess.Popen(argv, env=env, stdout=log,
-                                                                      stderr=subprocess.STDOUT) as killed:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not (os.path.exists(pidfile) and _alive(_read(pidfile), "pg_dump")):
-            assert killed.poll() is None, _read(output)[-3000:]
-            time.sleep(0.2)
-        killed.kill()
-        killed.wait()
-    dump_pid = _read(pidfile)
-    [group_file] = glob.glob(os.path.join(staging, ".job-*.pgid"))
-    group = int(_read(group_file))
-    assert _alive(dump_pid, "pg_dump") and _alive(group), "the job and its dump outlive the killed run"
-    assert _record(lab)["phase"] == "frozen" and _odoo_status(lab) == 3
-
-    rerun = run()
-    assert rerun.returncode == 0, rerun.stdout[-3000:]
-    record = _record(lab)
-    assert record["phase"] == "complete" and record["attempts"] == attempts + 2, record
-    assert not _alive(dump_pid, "pg_dump") and not _alive(group), "the re-run ended the earlier job and its dump"
-    assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
-    assert not _pgpass_files(lab) and not os.path.exists(group_file)
-
-
 def _pids(argv0):
     """The processes whose command line starts with argv0."""
     found = []
@@ -446,47 +404,79 @@ def _pids(argv0):
     return found
 
 
-def test_a_rerun_ends_the_restore_an_interrupted_run_left_running(run, lab, collections, tmp_path):
-    # A run is killed (SIGKILL) while its job restores on the controller, past the dump and the pull: the job and
-    # its pg_restore go on. The re-run ends the job's process group before it dumps again, empties what the first
-    # restore wrote, and finishes the migration.
+def _slow_tools(folder, real, slow, others, passthrough):
+    """A bin folder for a migration: `others` from `real`, and a `slow` tool that never ends but for the calls that
+    the shell case pattern `passthrough` matches. Returns the never-ending program's path (its name is `slow`)."""
+    (folder / "never").mkdir()
+    os.symlink("/bin/sleep", folder / "never" / slow)
+    for tool in others:
+        os.symlink(os.path.join(real, tool), folder / tool)
+    (folder / slow).write_text(f'#!/bin/sh\ncase " $* " in {passthrough}) exec {real}/{slow} "$@";; esac\n'
+                               f'exec {folder}/never/{slow} 600\n')
+    os.chmod(folder / slow, 0o755)
+    return str(folder / "never" / slow)
+
+
+def _killed_run(run, lab, collections, tmp_path, extra, started):
+    """Roll hooli back, then start a migration with `extra` and kill it (SIGKILL) once `started()`. Returns the
+    record's attempts before it, and its job's process group (file and id), which the kill leaves running."""
     rolled_back = run({"migration_action": "rollback"})
     assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
     attempts = _record(lab)["attempts"]
-    real = lab["postgres"]["platform"]["bin_dir"]
-    (tmp_path / "slow").mkdir()
-    os.symlink("/bin/sleep", tmp_path / "slow" / "pg_restore")  # a "pg_restore" that never ends
-    for tool in ("psql", "pg_dump"):
-        os.symlink(os.path.join(real, tool), tmp_path / tool)
-    # Its version and the archive's table of contents (-l) are the real ones; the restore itself never ends.
-    (tmp_path / "pg_restore").write_text(
-        f'#!/bin/sh\ncase " $* " in *" --version "*|*" -l "*) exec {real}/pg_restore "$@";; esac\n'
-        f'exec {tmp_path}/slow/pg_restore 600\n')
-    os.chmod(tmp_path / "pg_restore", 0o755)
-    argv, env = _playbook_command("playbooks/migrate_legacy_vm.yml",
-                                  {"legacy_migration_controller_pg_bin_dir": str(tmp_path)}, collections)
-    staging = os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli")
+    argv, env = _playbook_command("playbooks/migrate_legacy_vm.yml", extra, collections)
     output = tmp_path / "killed-run.log"
-    slow = str(tmp_path / "slow" / "pg_restore")
     with open(output, "w", encoding="utf-8") as log, subprocess.Popen(argv, env=env, stdout=log,
                                                                       stderr=subprocess.STDOUT) as killed:
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not _pids(slow):
+        while time.monotonic() < deadline and not started():
             assert killed.poll() is None, _read(output)[-3000:]
             time.sleep(0.2)
         killed.kill()
         killed.wait()
-    [restore_pid] = _pids(slow)
+    staging = os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli")
     [group_file] = glob.glob(os.path.join(staging, ".job-*.pgid"))
     group = int(_read(group_file))
-    assert os.getpgid(restore_pid) == group, "the restore runs in the job's process group"
-    assert _alive(restore_pid, "pg_restore") and _alive(group), "the job and its restore outlive the killed run"
+    assert _alive(group), "the job outlives the killed run"
     assert _record(lab)["phase"] == "frozen" and _odoo_status(lab) == 3
+    return attempts, group_file, group
 
+
+def _rerun_finishes(run, lab, attempts, group_file, group):
     rerun = run()
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     record = _record(lab)
     assert record["phase"] == "complete" and record["attempts"] == attempts + 2, record
-    assert not _alive(restore_pid) and not _alive(group), "the re-run ended the earlier job and its restore"
+    assert not _alive(group), "the re-run ended the earlier run's job"
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
     assert not _pgpass_files(lab) and not os.path.exists(group_file)
+
+
+def test_a_rerun_ends_the_dump_an_interrupted_run_left_running(run, lab, collections, tmp_path):
+    # A run is killed while its job dumps on the VM: the job (a session of its own on the controller) and the VM's
+    # pg_dump go on. The re-run ends both before it dumps again, then finishes the migration.
+    tools = _slow_tools(tmp_path, lab["postgres"]["legacy"]["bin_dir"], "pg_dump", ("psql", "pg_restore"),
+                        '*" --version "*')
+    pidfile = os.path.join(lab["legacy_vm"]["root"], "var/tmp/odoo-saas-migration/hooli/dump.pid")
+    attempts, group_file, group = _killed_run(
+        run, lab, collections, tmp_path, {"legacy_migration_pg_bin_dir": str(tmp_path)},
+        lambda: os.path.exists(pidfile) and _alive(_read(pidfile), "pg_dump"))
+    dump_pid = _read(pidfile)
+    assert _pids(tools) == [int(dump_pid)] and _alive(dump_pid, "pg_dump"), "the dump outlives the killed run"
+    _rerun_finishes(run, lab, attempts, group_file, group)
+    assert not _alive(dump_pid, "pg_dump"), "the re-run ended the earlier run's dump"
+
+
+def test_a_rerun_ends_the_restore_an_interrupted_run_left_running(run, lab, collections, tmp_path):
+    # A run is killed while its job restores on the controller, past the dump and the pull: the job and its
+    # pg_restore go on. The re-run ends the job's process group before it dumps again, empties what the first
+    # restore wrote, and finishes the migration.
+    tools = _slow_tools(tmp_path, lab["postgres"]["platform"]["bin_dir"], "pg_restore", ("psql", "pg_dump"),
+                        '*" --version "*|*" -l "*')
+    attempts, group_file, group = _killed_run(
+        run, lab, collections, tmp_path, {"legacy_migration_controller_pg_bin_dir": str(tmp_path)},
+        lambda: bool(_pids(tools)))
+    [restore_pid] = _pids(tools)
+    assert os.getpgid(restore_pid) == group, "the restore runs in the job's process group"
+    assert _alive(restore_pid, "pg_restore"), "the restore outlives the killed run"
+    _rerun_finishes(run, lab, attempts, group_file, group)
+    assert not _alive(restore_pid, "pg_restore"), "the re-run ended the earlier run's restore"
