@@ -183,30 +183,36 @@ def test_preflight_refuses_referenced_files_already_missing_on_the_vm(run, lab, 
 
 
 def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run, lab, tmp_path):
-    # First the dump fails on the VM (its pg_dump answers --version, then fails), then the restore on the controller.
-    vm_bin, controller_bin = tmp_path / "vm", tmp_path / "controller"
-    for folder, real, failing, needle in ((vm_bin, lab["postgres"]["legacy"]["bin_dir"], "pg_dump", "disk full"),
-                                          (controller_bin, lab["postgres"]["platform"]["bin_dir"], "pg_restore",
-                                           "connection lost")):
+    # The VM's pg_dump fails on the schema, then on the data (streamed into the controller's pg_restore, after the
+    # schema is in), then the controller's pg_restore fails. Each failing tool answers --version (and -l, or the
+    # dump of the schema, where the failure is later), then fails.
+    failures = (
+        ("legacy_migration_pg_bin_dir", "vm-schema", "legacy", "pg_dump", '*" --version "*', "disk full",
+         "the dump of the schema on the VM failed (exit 1)"),
+        ("legacy_migration_pg_bin_dir", "vm-data", "legacy", "pg_dump", '*" --version "*|*" --section=pre-data "*',
+         "connection reset", "the copy of the data failed: the dump on the VM exited 1"),
+        ("legacy_migration_controller_pg_bin_dir", "controller", "platform", "pg_restore", '*" --version "*|*" -l "*',
+         "connection lost", "connection lost"),
+    )
+    attempts = (_record(lab) or {}).get("attempts", 0)
+    for option, name, server, failing, passthrough, needle, message in failures:
+        folder, real = tmp_path / name, lab["postgres"][server]["bin_dir"]
         folder.mkdir()
         for tool in {"psql", "pg_dump", "pg_restore"} - {failing}:
             os.symlink(os.path.join(real, tool), folder / tool)
         (folder / failing).write_text(
-            f'#!/bin/sh\ncase " $* " in *" --version "*|*" -l "*) exec {real}/{failing} "$@";; esac\n'
+            f'#!/bin/sh\ncase " $* " in {passthrough}) exec {real}/{failing} "$@";; esac\n'
             f'echo "{failing}: error: injected failure: {needle}" >&2\nexit 1\n')
         os.chmod(folder / failing, 0o755)
-    attempts = (_record(lab) or {}).get("attempts", 0)
-    for option, folder, message in (("legacy_migration_pg_bin_dir", vm_bin, "the dump on the VM failed (exit 1)"),
-                                    ("legacy_migration_controller_pg_bin_dir", controller_bin, "connection lost")):
         failed = run({option: str(folder)})
         assert failed.returncode != 0 and "injected failure" in failed.stdout, failed.stdout[-4000:]
         assert message in failed.stdout, failed.stdout[-4000:]
-        # Frozen, nothing restored, not onboarded, no route: no copy serves but the one that can (after a rollback).
+        # Frozen, no row restored, not onboarded, no route: no copy serves but the one that can (after a rollback).
         assert _odoo_status(lab) == 3 and _record(lab)["phase"] == "frozen" and not _routers(lab)
-        assert _counts(lab["postgres"]["platform"]) == {}
+        assert not any(_counts(lab["postgres"]["platform"]).values())
         # The admin's password file is gone when the job ends, even when it fails.
         assert not _pgpass_files(lab)
-    assert _record(lab)["attempts"] == attempts + 2
+    assert _record(lab)["attempts"] == attempts + len(failures)
     # A run that died before its cleanup (the controller killed) leaves its file: the next run removes it.
     stale = os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli", ".pgpass-20261129T000000000000")
     with open(os.open(stale, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as handle:
@@ -215,7 +221,8 @@ def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run
     rerun = run()
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     record = _record(lab)
-    assert record["phase"] == "complete" and record["attempts"] == attempts + 3 and record["downtime_seconds"] > 0
+    assert record["phase"] == "complete" and record["attempts"] == attempts + len(failures) + 1
+    assert record["downtime_seconds"] > 0
     assert {"dump", "restore", "verify"} <= set(record["steps"]) and record["steps"]["dump"] > 0, record["steps"]
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
     assert _odoo_status(lab) == 3 and not _pgpass_files(lab)
@@ -312,7 +319,7 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl,
     with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
                          dbname="hooli", autocommit=True) as conn:  # the legacy Odoo kept working meanwhile
         conn.execute("INSERT INTO res_partner (name, company_id) VALUES ('After the rollback', 1)")
-    # A copy that differs from the VM (a stray row after the restore) fails the verification: the tenant is not
+    # A copy that differs from the VM (a stray row after the restore's last part) fails the verification: the tenant is not
     # scaled up and gets no route, and the failure is recorded so that the re-run copies again.
     real = lab["postgres"]["platform"]["bin_dir"]
     for tool in ("psql", "pg_dump"):
@@ -320,6 +327,7 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl,
     (tmp_path / "pg_restore").write_text(
         f'#!/bin/sh\ncase " $* " in *" --version "*|*" -l "*) exec {real}/pg_restore "$@";; esac\n'
         f'{real}/pg_restore "$@" || exit $?\n'
+        f'case " $* " in *" --section=post-data "*) ;; *) exit 0;; esac\n'
         f'exec {real}/psql -X -q -d hooli -c "INSERT INTO res_partner (name, company_id) VALUES (\'stray\', 1)"\n')
     os.chmod(tmp_path / "pg_restore", 0o755)
     differs = run({"legacy_migration_controller_pg_bin_dir": str(tmp_path)})
@@ -467,7 +475,7 @@ def test_a_rerun_ends_the_dump_an_interrupted_run_left_running(run, lab, collect
 
 
 def test_a_rerun_ends_the_restore_an_interrupted_run_left_running(run, lab, collections, tmp_path):
-    # A run is killed while its job restores on the controller, past the dump and the pull: the job and its
+    # A run is killed while its job restores on the controller, past the dump of the schema: the job and its
     # pg_restore go on. The re-run ends the job's process group before it dumps again, empties what the first
     # restore wrote, and finishes the migration.
     tools = _slow_tools(tmp_path, lab["postgres"]["platform"]["bin_dir"], "pg_restore", ("psql", "pg_dump"),
