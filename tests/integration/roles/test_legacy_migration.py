@@ -91,6 +91,13 @@ def _counts(pg, dbname="hooli"):
         return {t: conn.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0] for s, t in tables}
 
 
+def _sequences(pg, dbname="hooli"):
+    """Where each sequence of the schema public stands: a copy that lost them would collide on Odoo's next insert."""
+    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
+                         dbname=dbname) as conn:
+        return dict(conn.execute("SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"))
+
+
 def _pgpass_files(lab):
     """The admin's password files (one per run) left in hooli's staging folder."""
     return glob.glob(os.path.join(lab["legacy_vm"]["migration_workdir"], "controller", "hooli", ".pgpass*"))
@@ -225,6 +232,7 @@ def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run
     assert record["downtime_seconds"] > 0
     assert {"dump", "restore", "verify"} <= set(record["steps"]) and record["steps"]["dump"] > 0, record["steps"]
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
+    assert _sequences(lab["postgres"]["platform"]) == _sequences(lab["postgres"]["legacy"]) != {}
     assert _odoo_status(lab) == 3 and not _pgpass_files(lab)
     assert not _odoo_enabled(lab)  # the stop command disabled it: a reboot of the VM does not start a second copy
     routers = _routers(lab, settle="enabled")
