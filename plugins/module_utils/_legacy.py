@@ -139,15 +139,19 @@ def odoo_facts(psql):
 
 
 def row_counts(psql):
-    """Exact row counts of every table, in one statement (one snapshot)."""
-    tables = psql.query("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                        "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN "
-                        "('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' ORDER BY 1, 2")
+    """Exact row counts of every table, in one statement (one snapshot), and where each sequence stands (its
+    last value, None when it was never used): ({schema.table: rows}, {schema.sequence: last value})."""
+    tables, sequences = psql.queries([
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN "
+        "('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' ORDER BY 1, 2",
+        "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences ORDER BY 1"])
+    positions = {name: int(value) if value != "" else None for name, value in sequences}
     if not tables:
-        return {}
+        return {}, positions
     parts = [f"SELECT {_literal(schema + '.' + name)}, count(*) FROM {_ident(schema)}.{_ident(name)}"
              for schema, name in tables]
-    return {name: int(count) for name, count in psql.query(" UNION ALL ".join(parts))}
+    return {name: int(count) for name, count in psql.query(" UNION ALL ".join(parts))}, positions
 
 
 def _sha1(path):
@@ -371,7 +375,7 @@ def gather(params, check_mode=False):
     if "odoo" in wanted:
         facts["odoo"] = odoo_facts(psql)
     if "row_counts" in wanted:
-        facts["row_counts"] = row_counts(psql)
+        facts["row_counts"], facts["sequences"] = row_counts(psql)
     if wanted & {"filestore_presence", "filestore"} and not filestore:
         raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")
     if "filestore_presence" in wanted:

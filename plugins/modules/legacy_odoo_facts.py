@@ -55,7 +55,8 @@ options:
   gather:
     description:
       - What to gather. C(postgres) (always gathered with any database fact), C(odoo), C(tools), C(disk),
-        C(row_counts) (exact, every table), C(filestore_size) (files and bytes on disk, cheap),
+        C(row_counts) (exact, every table; and where each sequence stands), C(filestore_size) (files and bytes
+        on disk, cheap),
         C(filestore_presence) (which referenced files are not on disk, a stat each, cheap) and C(filestore)
         (sizes and checksums, reads every referenced file, or takes its SHA-1 from O(manifest) when its size and
         modification time have not changed since).
@@ -162,6 +163,11 @@ odoo_database:
       returned: with C(odoo) and an existing database
     row_counts:
       description: C(<schema>.<table>) to its exact row count.
+      type: dict
+      returned: with C(row_counts) and an existing database
+    sequences:
+      description: C(<schema>.<sequence>) to its last value (null for a sequence never used), read with
+        C(row_counts).
       type: dict
       returned: with C(row_counts) and an existing database
     filestore_hashes:

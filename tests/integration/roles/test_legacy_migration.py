@@ -340,6 +340,8 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl,
     os.chmod(tmp_path / "pg_restore", 0o755)
     differs = run({"legacy_migration_controller_pg_bin_dir": str(tmp_path)})
     assert differs.returncode != 0 and "res_partner has" in differs.stdout, differs.stdout[-3000:]
+    assert re.search(r"sequence public\.res_partner_id_seq stands at (\d+) on the VM and (?!\1 )\d+ in the tenant",
+                     differs.stdout), differs.stdout[-3000:]
     assert _record(lab)["phase"] == "verify_failed" and _odoo_status(lab) == 3 and not _routers(lab)
     assert _replicas(kubectl) == {"odoo-web": 0, "odoo-cron": 0}
     # The operator starts the legacy Odoo again while the copy is looked into; Odoo, still running after the next
