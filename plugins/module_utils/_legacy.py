@@ -138,7 +138,7 @@ def odoo_facts(psql):
             "installed_modules": [row[0] for row in installed], "database_uuid": uuid[0][0] if uuid else None}
 
 
-def row_counts(psql):
+def rows_and_sequences(psql):
     """Exact row counts of every table, in one statement (one snapshot), and where each sequence stands (its
     last value, None when it was never used): ({schema.table: rows}, {schema.sequence: last value})."""
     tables, sequences = psql.queries([
@@ -375,7 +375,7 @@ def gather(params, check_mode=False):
     if "odoo" in wanted:
         facts["odoo"] = odoo_facts(psql)
     if "row_counts" in wanted:
-        facts["row_counts"], facts["sequences"] = row_counts(psql)
+        facts["row_counts"], facts["sequences"] = rows_and_sequences(psql)
     if wanted & {"filestore_presence", "filestore"} and not filestore:
         raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")
     if "filestore_presence" in wanted:

@@ -12,15 +12,15 @@ SECRET = "s3cret:pa\\ss-controller-job"
 def test_a_started_job_gets_its_stdin_and_is_waited_for(tmp_path):
     done, copy = str(tmp_path / "job.done"), str(tmp_path / "stdin-copy")
     started, waited = run_tasks("controller_job", [
-        {"mode": "start", "script": f"umask 077; cat > {copy}; sleep 1; echo copied; echo warned >&2",
+        {"mode": "start", "script": f"umask 077; cat > {copy}; sleep 1.2; echo copied; echo warned >&2",
          "stdin": SECRET, "exit_file": done, "env": {"JOB_FLAVOUR": "test"}},
         {"mode": "wait", "exit_file": done, "timeout": 60},
     ], verbosity=3)
     assert started["changed"] and started["pid"] > 0 and started["log_file"] == done + ".log", started
     assert not waited.get("failed") and waited["rc"] == 0 and not waited["changed"], waited
-    # ended_at is the exit file's mtime, from the kernel's coarse clock (a few ms behind time.time()): at least the
-    # job's 1 s sleep after its start, give or take that tick.
-    assert waited["output"] == "copied\nwarned\n" and waited["ended_at"] >= started["started_at"] + 0.95
+    # ended_at is the exit file's mtime, from the kernel's coarse clock (a few ms behind time.time()): the job sleeps
+    # 1.2 s, so that it ends at least 1 s after its start whatever that tick.
+    assert waited["output"] == "copied\nwarned\n" and waited["ended_at"] >= started["started_at"] + 1
     # Read back: the job got the secret on its stdin; its exit code and output are in their files (0600 output).
     with open(copy, encoding="utf-8") as handle:
         assert handle.read() == SECRET

@@ -84,17 +84,20 @@ def _routers(lab, settle=None):
         time.sleep(0.5)
 
 
+def _connect(pg, dbname="hooli", **kwargs):
+    return psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
+                           dbname=dbname, **kwargs)
+
+
 def _counts(pg, dbname="hooli"):
-    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
-                         dbname=dbname) as conn:
+    with _connect(pg, dbname) as conn:
         tables = conn.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
         return {t: conn.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0] for s, t in tables}
 
 
 def _sequences(pg, dbname="hooli"):
     """Where each sequence of the schema public stands: a copy that lost them would collide on Odoo's next insert."""
-    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
-                         dbname=dbname) as conn:
+    with _connect(pg, dbname) as conn:
         return dict(conn.execute("SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"))
 
 
@@ -113,8 +116,7 @@ def _a_referenced_file(lab):
 
 def _target_exists(lab):
     pg = lab["postgres"]["platform"]
-    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
-                         dbname="postgres", autocommit=True) as conn:
+    with _connect(pg, "postgres", autocommit=True) as conn:
         return bool(conn.execute("SELECT 1 FROM pg_database WHERE datname = 'hooli'").fetchone())
 
 
@@ -163,8 +165,7 @@ def test_preflight_refuses_a_pg_dump_older_than_the_server(run, lab, tmp_path):
 
 def test_preflight_refuses_a_target_database_that_is_not_ours(run, lab):
     pg = lab["postgres"]["platform"]
-    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
-                         dbname="postgres", autocommit=True) as conn:
+    with _connect(pg, "postgres", autocommit=True) as conn:
         conn.execute("CREATE DATABASE hooli")
         try:
             result = run()
@@ -281,8 +282,7 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
     assert _odoo_status(lab) == 3 and _replicas(kubectl) == {"odoo-web": 1, "odoo-cron": 1}
     assert {r["status"] for r in _routers(lab)} == {"enabled"} and _record(lab)["phase"] == "complete"
     pg = lab["postgres"]["platform"]
-    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
-                         dbname="hooli", autocommit=True) as conn:  # the tenant served: a write the VM lacks
+    with _connect(pg, autocommit=True) as conn:  # the tenant served: a write the VM lacks
         conn.execute("INSERT INTO res_partner (name, company_id) VALUES ('Written after the cutover', 1)")
     backups_before = _backup_ids(lab)
     # Blob is out of reach: the VM serves again and the tenant is stopped, but the backup is still owed, and a
@@ -324,8 +324,7 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
 
 def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl, tmp_path):
     pg = lab["postgres"]["legacy"]
-    with psycopg.connect(host=pg["host"], port=pg["port"], user=pg["user"], password=pg["password"],
-                         dbname="hooli", autocommit=True) as conn:  # the legacy Odoo kept working meanwhile
+    with _connect(pg, autocommit=True) as conn:  # the legacy Odoo kept working meanwhile
         conn.execute("INSERT INTO res_partner (name, company_id) VALUES ('After the rollback', 1)")
     # A copy that differs from the VM (a stray row after the restore's last part) fails the verification: the tenant is not
     # scaled up and gets no route, and the failure is recorded so that the re-run copies again.
