@@ -154,6 +154,40 @@ def rows_and_sequences(psql):
     return {name: int(count) for name, count in psql.query(" UNION ALL ".join(parts))}, positions
 
 
+# The largest tables are spread over the data's streams; the rest (smaller tables, sequences, large objects) is
+# the first stream's.
+SPREAD_TABLES = 32
+TABLE_SIZES = ("SELECT n.nspname, c.relname, pg_table_size(c.oid) FROM pg_class c "
+               "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND NOT c.relispartition "
+               "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' "
+               "ORDER BY 3 DESC, 1, 2")
+
+
+def _pattern(schema, table):
+    """A pg_dump -t pattern that matches this one table: quoted, so that no character is a wildcard."""
+    return ".".join('"' + name.replace('"', '""') + '"' for name in (schema, table))
+
+
+def data_streams(sizes, streams):
+    """Split the tables' data into `streams` groups of about equal bytes, for as many pg_dump | pg_restore pipes.
+
+    sizes: [(schema, table, bytes)], largest first. The SPREAD_TABLES largest non-empty tables go, largest first, to
+    the group with the fewest bytes so far; the first group starts with every other table's bytes and keeps them
+    (its pg_dump excludes the other groups' tables' data, so it also carries every sequence and anything else in
+    the data section). Groups left empty are dropped. Returns [{"tables", "patterns", "bytes"}], the first group
+    first; its tables list only the spread ones it got."""
+    spread = [row for row in sizes[:SPREAD_TABLES] if row[2] > 0]
+    groups = [{"tables": [], "patterns": [], "bytes": sum(row[2] for row in sizes) - sum(row[2] for row in spread)}]
+    groups += [{"tables": [], "patterns": [], "bytes": 0} for _index in range(max(streams, 1) - 1)]
+    for schema, table, size in spread:
+        # On a tie, not the first group: it also carries whatever is not a spread table.
+        group = min(groups, key=lambda g: (g["bytes"], g is groups[0]))
+        group["tables"].append(f"{schema}.{table}")
+        group["patterns"].append(_pattern(schema, table))
+        group["bytes"] += size
+    return groups[:1] + [group for group in groups[1:] if group["tables"]]
+
+
 def _sha1(path):
     sha1 = hashlib.sha1()
     with open(path, "rb") as handle:
@@ -326,12 +360,14 @@ def gather(params, check_mode=False):
     connection["db_host"] = connection["db_host"] if connection["db_host"] not in (None, "False") else "localhost"
     connection["db_port"] = int(connection["db_port"]) if connection["db_port"] not in (None, "False") else 5432
     wanted = set(params["gather"])
-    needs_db = wanted & {"postgres", "odoo", "row_counts", "filestore", "filestore_presence"}
+    needs_db = wanted & {"postgres", "odoo", "row_counts", "data_streams", "filestore", "filestore_presence"}
     # Only the facts read from the database need one; the filestore's hashes and the tools do not.
     if needs_db and not connection["db_name"]:
         raise InputError("db_name is missing: give odoo_conf (a file that sets db_name) or db_name.")
     if needs_db and (not connection["db_user"] or connection["db_user"] == "False"):
         raise InputError("db_user is missing: give odoo_conf (a file that sets db_user) or db_user.")
+    if "data_streams" in wanted and (params.get("streams") or 0) < 1:
+        raise InputError(f"streams is {params.get('streams')}: give data_streams a number of groups of 1 or more.")
     filestore = params.get("filestore")
     if not filestore and conf.get("data_dir") and connection["db_name"]:
         filestore = os.path.join(conf["data_dir"], "filestore", connection["db_name"])
@@ -376,6 +412,9 @@ def gather(params, check_mode=False):
         facts["odoo"] = odoo_facts(psql)
     if "row_counts" in wanted:
         facts["row_counts"], facts["sequences"] = rows_and_sequences(psql)
+    if "data_streams" in wanted:
+        sizes = [(schema, table, int(size)) for schema, table, size in psql.query(TABLE_SIZES)]
+        facts["data_streams"] = data_streams(sizes, params["streams"])
     if wanted & {"filestore_presence", "filestore"} and not filestore:
         raise InputError("filestore is missing: give odoo_conf (a file that sets data_dir) or filestore.")
     if "filestore_presence" in wanted:

@@ -64,11 +64,20 @@ options:
         to O(manifest), so that a migration hashes its copy while the database is still being restored.
       - C(service) runs O(status_command); C(migration_records) reads the records in O(record_dir). Neither needs a
         database; a migration's preflight reads them with the database's facts, in one round trip to the VM.
+      - C(data_streams) splits the tables' data into O(streams) groups of about equal size (C(pg_table_size)), for a
+        copy in as many parallel C(pg_dump --section=data | pg_restore) pipes.
     type: list
     elements: str
-    choices: [odoo, postgres, tools, disk, row_counts, filestore, filestore_size, filestore_presence, filestore_hashes,
-              service, migration_records]
+    choices: [odoo, postgres, tools, disk, row_counts, data_streams, filestore, filestore_size, filestore_presence,
+              filestore_hashes, service, migration_records]
     default: [odoo, postgres, tools]
+  streams:
+    description:
+      - For C(data_streams), how many groups to split the tables' data into. The 32 largest tables go, largest
+        first, to the group with the fewest bytes so far; every other table, and every sequence, stays in the first
+        group. Fewer groups come back when there are fewer tables.
+    type: int
+    default: 2
   manifest:
     description:
       - A JSON file of the filestore's SHA-1s, written by C(filestore_hashes) (mode 0600) and read by C(filestore).
@@ -170,6 +179,16 @@ odoo_database:
         C(row_counts).
       type: dict
       returned: with C(row_counts) and an existing database
+    data_streams:
+      description:
+        - The groups of O(streams), the first one first, each with C(tables) (C(<schema>.<table>)), C(patterns)
+          (the same tables as quoted C(pg_dump -t) patterns) and C(bytes).
+        - The first group is every table's data but the other groups' tables (C(pg_dump --exclude-table-data)),
+          so its C(tables) list only the large ones it got; each other group is exactly its C(tables)
+          (C(pg_dump -t)).
+      type: list
+      elements: dict
+      returned: with C(data_streams) and an existing database
     filestore_hashes:
       description: C(files) and C(bytes) hashed, and the C(manifest) written.
       type: dict
@@ -228,9 +247,10 @@ def main():
             "filestore": {"type": "path"},
             "pg_bin_dir": {"type": "path"},
             "gather": {"type": "list", "elements": "str", "default": ["odoo", "postgres", "tools"],
-                       "choices": ["odoo", "postgres", "tools", "disk", "row_counts", "filestore",
+                       "choices": ["odoo", "postgres", "tools", "disk", "row_counts", "data_streams", "filestore",
                                    "filestore_size", "filestore_presence", "filestore_hashes", "service",
                                    "migration_records"]},
+            "streams": {"type": "int", "default": 2},
             "manifest": {"type": "path"},
             "status_command": {"type": "str"},
             "record_dir": {"type": "path"},
