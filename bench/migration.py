@@ -64,6 +64,8 @@ def main():
     parser.add_argument("--filestore-mib", type=int, default=1024)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--compression", type=int, default=1, help="ours' legacy_migration_dump_compression (the "
+                        "role's default is 1; 0 suits the lab, where the VM and the controller share loopback)")
     parser.add_argument("--rounds", type=int, default=1, help="measure both ways this many times; the median round "
                         "is reported, with every round's ratio")
     parser.add_argument("--reseed", action="store_true", help="drop the legacy database and filestore of an earlier "
@@ -166,7 +168,8 @@ def main():
                     "legacy_migration_filestore_root": tenant_root,
                     "legacy_migration_staging_dir": os.path.join(work, "staging"),
                     "legacy_migration_vm_workdir": os.path.join(root, "var/tmp/odoo-saas-migration"),
-                    "legacy_migration_record_dir": record_dir, "legacy_migration_jobs": args.jobs}}},
+                    "legacy_migration_record_dir": record_dir, "legacy_migration_jobs": args.jobs,
+                    "legacy_migration_dump_compression": args.compression}}},
                 "tenants": {"children": {"migrated_tenants": {"hosts": {TENANT: {
                     "tenant_environment": "env-shared", "tenant_odoo_version": "16.0",
                     "tenant_hosts": [f"{TENANT}.odoo.lab.test"], "tenant_init_database": False}}}}},
@@ -190,6 +193,7 @@ def main():
         t_migration = float(record["served_at"]) - launched
         results = {
             "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "jobs": args.jobs,
+            "compression": args.compression,
             "pgbench_scale": args.pgbench_scale, "database_bytes": db_bytes, "filestore_bytes": fs_bytes,
             "filestore_files": args.files,
             "bare": {"dump": round(t_dump, 2), "restore": round(t_restore, 2), "rsync": round(t_rsync, 2),
