@@ -210,8 +210,9 @@ def main():
         print(f"round {number}: ratio {results['throughput_ratio']}", flush=True)
 
     # Each round measures the bare way, then ours. The machine's speed drifts between rounds, so the median round
-    # (by throughput ratio) is reported, with every round's numbers beside it.
-    results = dict(sorted(rounds, key=lambda r: r["throughput_ratio"])[len(rounds) // 2])
+    # (by throughput ratio; of an even number, the lower of the two middle ones) is reported, with every round's
+    # numbers beside it.
+    results = dict(sorted(rounds, key=lambda r: r["throughput_ratio"])[(len(rounds) - 1) // 2])
     if len(rounds) > 1:
         results["rounds"] = [{"bare": r["bare"]["total"], "ours_migration": r["ours"]["migration"],
                               "throughput_ratio": r["throughput_ratio"], "downtime": r["ours"]["downtime"],
