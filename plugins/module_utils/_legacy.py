@@ -102,6 +102,11 @@ def _ident(text):
     return '"' + text.replace('"', '""') + '"'
 
 
+# The database's own tables, not the catalog's: joined as c (pg_class) and n (pg_namespace).
+_USER_TABLES = ("FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN "
+                "('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'")
+
+
 def postgres_facts(psql):
     [[exists, version]] = psql.query(
         f"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = {_literal(psql.dbname)}), "
@@ -114,8 +119,7 @@ def postgres_facts(psql):
             "SELECT pg_database_size(current_database())",
             "SELECT extname, extversion FROM pg_extension ORDER BY 1",
             "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()",
-            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
-            "('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'"])
+            f"SELECT count(*) {_USER_TABLES} AND c.relkind IN ('r', 'p')"])
         facts.update(size_bytes=int(size[0][0]), extensions=dict(extensions), owner=owner[0][0],
                      tables=int(tables[0][0]))
     return facts
@@ -142,9 +146,8 @@ def rows_and_sequences(psql):
     """Exact row counts of every table, in one statement (one snapshot), and where each sequence stands (its
     last value, None when it was never used): ({schema.table: rows}, {schema.sequence: last value})."""
     tables, sequences = psql.queries([
-        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN "
-        "('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' ORDER BY 1, 2",
+        f"SELECT n.nspname, c.relname {_USER_TABLES} AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+        "ORDER BY 1, 2",
         "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences ORDER BY 1"])
     positions = {name: int(value) if value != "" else None for name, value in sequences}
     if not tables:
@@ -157,10 +160,8 @@ def rows_and_sequences(psql):
 # The largest tables are spread over the data's streams; the rest (smaller tables, sequences, large objects) is
 # the first stream's.
 SPREAD_TABLES = 32
-TABLE_SIZES = ("SELECT n.nspname, c.relname, pg_table_size(c.oid) FROM pg_class c "
-               "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND NOT c.relispartition "
-               "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' "
-               "ORDER BY 3 DESC, 1, 2")
+TABLE_SIZES = (f"SELECT n.nspname, c.relname, pg_table_size(c.oid) {_USER_TABLES} AND c.relkind = 'r' "
+               "AND NOT c.relispartition ORDER BY 3 DESC, 1, 2")
 
 
 def _pattern(schema, table):
@@ -178,7 +179,7 @@ def data_streams(sizes, streams):
     first; its tables list only the spread ones it got."""
     spread = [row for row in sizes[:SPREAD_TABLES] if row[2] > 0]
     groups = [{"tables": [], "patterns": [], "bytes": sum(row[2] for row in sizes) - sum(row[2] for row in spread)}]
-    groups += [{"tables": [], "patterns": [], "bytes": 0} for _index in range(max(streams, 1) - 1)]
+    groups += [{"tables": [], "patterns": [], "bytes": 0} for _index in range(streams - 1)]
     for schema, table, size in spread:
         # On a tie, not the first group: it also carries whatever is not a spread table.
         group = min(groups, key=lambda g: (g["bytes"], g is groups[0]))

@@ -338,6 +338,7 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl,
         # it by the same pattern. A mangled pattern fails the dump, or copies its rows twice.
         [owner] = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'hooli'").fetchone()
         conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(owner)))
+        conn.execute('DROP TABLE IF EXISTS public."x_Big ""Quoted"" table"')  # from an earlier run on this lab
         conn.execute('CREATE TABLE public."x_Big ""Quoted"" table" (id serial PRIMARY KEY, note text)')
         conn.execute('INSERT INTO public."x_Big ""Quoted"" table" (note) '
                      "SELECT repeat(md5(i::text), 8) FROM generate_series(1, 20000) i")
