@@ -90,17 +90,23 @@ def _connect(pg, dbname="hooli", **kwargs):
                            dbname=dbname, **kwargs)
 
 
+# The database's own schemas: public's tables are named alone, the others' as schema.table.
+_OWN = "schemaname NOT IN ('pg_catalog', 'information_schema')"
+_NAME = "CASE schemaname WHEN 'public' THEN '' ELSE schemaname || '.' END"
+
+
 def _counts(pg, dbname="hooli"):
     with _connect(pg, dbname) as conn:
-        tables = conn.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
-        return {t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(s, t))).fetchone()[0]
+        tables = conn.execute(f"SELECT schemaname, tablename FROM pg_tables WHERE {_OWN}").fetchall()
+        return {(t if s == "public" else f"{s}.{t}"):
+                conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(s, t))).fetchone()[0]
                 for s, t in tables}
 
 
 def _sequences(pg, dbname="hooli"):
-    """Where each sequence of the schema public stands: a copy that lost them would collide on Odoo's next insert."""
+    """Where each sequence stands: a copy that lost them would collide on Odoo's next insert."""
     with _connect(pg, dbname) as conn:
-        return dict(conn.execute("SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"))
+        return dict(conn.execute(f"SELECT {_NAME} || sequencename, last_value FROM pg_sequences WHERE {_OWN}"))
 
 
 def _pgpass_files(lab):
@@ -342,6 +348,11 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl,
         conn.execute('CREATE TABLE public."x_Big ""Quoted"" table" (id serial PRIMARY KEY, note text)')
         conn.execute('INSERT INTO public."x_Big ""Quoted"" table" (note) '
                      "SELECT repeat(md5(i::text), 8) FROM generate_series(1, 20000) i")
+        # A schema of its own (an integration's), which the re-run below must empty before it restores again.
+        conn.execute('DROP SCHEMA IF EXISTS "x_EDI inbox" CASCADE')
+        conn.execute('CREATE SCHEMA "x_EDI inbox"')
+        conn.execute('CREATE TABLE "x_EDI inbox".message (id serial PRIMARY KEY, body text)')
+        conn.execute("""INSERT INTO "x_EDI inbox".message (body) SELECT 'order ' || i FROM generate_series(1, 300) i""")
     # A copy that differs from the VM (a stray row after the restore's last part) fails the verification: the tenant is not
     # scaled up and gets no route, and the failure is recorded so that the re-run copies again.
     real = lab["postgres"]["platform"]["bin_dir"]
@@ -377,6 +388,7 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl,
     assert _record(lab)["phase"] == "complete" and _odoo_status(lab) == 3
     counts = _counts(lab["postgres"]["platform"])
     assert counts == _counts(lab["postgres"]["legacy"]) and counts['x_Big "Quoted" table'] == 20000
+    assert counts["x_EDI inbox.message"] == 300
     assert _sequences(lab["postgres"]["platform"]) == _sequences(lab["postgres"]["legacy"])
     assert {r["status"] for r in _routers(lab, settle="enabled")} == {"enabled"}
 
