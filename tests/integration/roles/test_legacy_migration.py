@@ -198,6 +198,54 @@ def test_preflight_refuses_referenced_files_already_missing_on_the_vm(run, lab, 
     assert _odoo_status(lab) == 0 and not _target_exists(lab) and _record(lab) is None
 
 
+# An admission policy that refuses the tenant's Deployments, as a cluster's policy engine would; it also refuses them in
+# the namespace default, where the test sees it in force.
+_REFUSING_POLICY = """
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: test-refuses-hooli}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}
+  validations:
+    - expression: "!(object.metadata.namespace in ['odoo-hooli', 'default'])"
+      message: no Deployment may be written here (the test's policy)
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: test-refuses-hooli}
+spec:
+  policyName: test-refuses-hooli
+  validationActions: [Deny]
+"""
+
+
+def test_a_tenant_the_cluster_refuses_stops_the_migration_before_the_freeze(run, lab, kubectl):
+    # The tenant is staged before the freeze: when the cluster refuses one of its objects, the migration stops while
+    # the legacy Odoo still serves, and the tenant (no route, no pod) does not.
+    kubectl("apply", "-f", "-", stdin=_REFUSING_POLICY)
+    try:
+        for _ in range(60):
+            probe = kubectl("-n", "default", "create", "deployment", "probe", "--image=odoo:16.0", "--dry-run=server",
+                            check=False)
+            if "the test's policy" in probe.stderr:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"the test's admission policy is not in force: {probe.stdout} {probe.stderr}")
+        result = run()
+    finally:
+        kubectl("delete", "-f", "-", "--ignore-not-found", stdin=_REFUSING_POLICY)
+    text = result.stdout.replace("\n", " ")
+    assert result.returncode != 0 and "no Deployment may be written here" in text, text[-4000:]
+    record = _record(lab)
+    assert record["phase"] == "started" and "frozen_at" not in record, record
+    assert _odoo_status(lab) == 0 and not _routers(lab)
+    assert not json.loads(kubectl("-n", "odoo-hooli", "get", "deployments", "-o", "json").stdout)["items"]
+
+
 def test_a_migration_failing_halfway_leaves_one_copy_and_a_rerun_finishes_it(run, lab, tmp_path):
     # The VM's pg_dump fails on the schema, then on the data (streamed into the controller's pg_restore, after the
     # schema is in), then on the second of the data's two streams only, then the controller's pg_restore fails.
