@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 import pytest
 from azure.storage.blob import BlobServiceClient
+from integration.helpers import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VENV_BIN = os.path.dirname(os.path.abspath(os.sys.executable))
@@ -227,14 +228,9 @@ def test_a_tenant_the_cluster_refuses_stops_the_migration_before_the_freeze(run,
     # the legacy Odoo still serves, and the tenant (no route, no pod) does not.
     kubectl("apply", "-f", "-", stdin=_REFUSING_POLICY)
     try:
-        for _ in range(60):
-            probe = kubectl("-n", "default", "create", "deployment", "probe", "--image=odoo:16.0", "--dry-run=server",
-                            check=False)
-            if "the test's policy" in probe.stderr:
-                break
-            time.sleep(0.5)
-        else:
-            raise AssertionError(f"the test's admission policy is not in force: {probe.stdout} {probe.stderr}")
+        probe = ("-n", "default", "create", "deployment", "probe", "--image=odoo:16.0", "--dry-run=server")
+        wait_for(lambda: "the test's policy" in kubectl(*probe, check=False).stderr, timeout=30,
+                 what="the test's admission policy in force")
         result = run()
     finally:
         kubectl("delete", "-f", "-", "--ignore-not-found", stdin=_REFUSING_POLICY)
