@@ -379,6 +379,18 @@ def test_rollback_restarts_the_legacy_odoo_and_removes_the_route(run, lab, kubec
     assert _backup_ids(lab) == backups_before + new
 
 
+@pytest.fixture
+def without_unaccent_on_the_vm(lab):
+    """The legacy database without unaccent for one test, and with it again after, whether the test passed or not."""
+    with _connect(lab["postgres"]["legacy"], autocommit=True) as conn:
+        conn.execute("DROP EXTENSION IF EXISTS unaccent")
+    yield
+    with _connect(lab["postgres"]["legacy"], autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+
+
+# The VM has no unaccent: the restarts below drop public, and pg_database's extensions with it, and make them again.
+@pytest.mark.usefixtures("without_unaccent_on_the_vm")
 def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl, tmp_path):
     pg = lab["postgres"]["legacy"]
     with _connect(pg, autocommit=True) as conn:  # the legacy Odoo kept working meanwhile
@@ -433,6 +445,8 @@ def test_migrating_again_after_a_rollback_starts_over_cleanly(run, lab, kubectl,
     counts = _counts(lab["postgres"]["platform"])
     assert counts == _counts(lab["postgres"]["legacy"]) and counts['x_Big "Quoted" table'] == 20000
     assert counts["x_EDI inbox.message"] == 300
+    with _connect(lab["postgres"]["platform"]) as conn:
+        assert {"pg_trgm", "unaccent"} <= {name for (name,) in conn.execute("SELECT extname FROM pg_extension")}
     assert _sequences(lab["postgres"]["platform"]) == _sequences(lab["postgres"]["legacy"])
     assert {r["status"] for r in _routers(lab, settle="enabled")} == {"enabled"}
 
