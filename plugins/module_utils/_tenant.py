@@ -231,8 +231,10 @@ class TenantRunner:
             return {"namespace": self.ns, "exists": False, "objects": [], "odoo_version": self.version,
                     "jobs": self.jobs}
         if self.spec["wait"] and not self.check_mode and self.spec["state"] == "present":
-            _kube.wait_for(_kube.deployment_available(self.client, "odoo-web", self.ns), self.spec["wait_timeout"],
-                           f"Deployment {self.ns}/odoo-web to be Available")
+            # Both: a tenant whose cron is not up yet sends no mail and runs no scheduled action.
+            for name in ("odoo-web", "odoo-cron"):
+                _kube.wait_for(_kube.deployment_available(self.client, name, self.ns), self.spec["wait_timeout"],
+                               f"Deployment {self.ns}/{name} to be Available")
         result = {"namespace": self.ns, "exists": True, "odoo_version": self.version, "jobs": self.jobs,
                   "objects": sorted(self.conv.live)}
         for name in ("odoo-web", "odoo-cron"):

@@ -207,7 +207,7 @@ options:
     type: str
     default: traefik
   wait:
-    description: Wait for Jobs and for the web Deployment to be Available, and for a deleted namespace to be gone.
+    description: Wait for Jobs and for the web and cron Deployments to be Available, and for a deleted namespace to be gone.
     type: bool
     default: true
   wait_timeout:
