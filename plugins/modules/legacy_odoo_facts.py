@@ -61,7 +61,8 @@ options:
         (sizes and checksums, reads every referenced file, or takes its SHA-1 from O(manifest) when its size and
         modification time have not changed since).
       - C(filestore_hashes) reads every file under O(filestore), connects to no database, and writes the SHA-1 of each
-        to O(manifest), so that a migration hashes its copy while the database is still being restored.
+        to O(manifest), so that a migration hashes its copy while the database is still being restored. Gathered
+        alone, it runs at the lowest CPU priority (nice 19).
       - C(service) runs O(status_command); C(migration_records) reads the records in O(record_dir). Neither needs a
         database; a migration's preflight reads them with the database's facts, in one round trip to the VM.
       - C(data_streams) splits the tables' data into O(streams) groups of about equal size (C(pg_table_size)), for a
@@ -228,6 +229,8 @@ odoo_database:
     filestore: {referenced: 24, missing: 0, mismatched: 0, files: 24, bytes: 2097152}
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.odoo_saas.platform.plugins.module_utils._common import run_module
@@ -261,6 +264,10 @@ def main():
         required_one_of=[["odoo_conf", "db_name", "filestore", "status_command", "record_dir"]],
         supports_check_mode=True,
     )
+    if module.params["gather"] == ["filestore_hashes"]:
+        # A migration hashes its copy beside the database's copy, which the route waits for: the hashing yields the
+        # cores to it (and ends long before it).
+        os.nice(19)
     run_module(module, lambda: {"changed": False, "odoo_database": gather(module.params, module.check_mode)})
 
 
