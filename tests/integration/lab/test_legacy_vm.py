@@ -10,6 +10,10 @@ import urllib.request
 import psycopg
 import pytest
 
+# The legacy migration's tests own the VM while they run (its Odoo stopped, its database changed): these run in turn
+# with them (make integration).
+pytestmark = pytest.mark.legacy_vm
+
 
 def _ssh(vm, command, key=None, check=True):
     argv = ["ssh", "-i", key or vm["ssh_private_key"], "-p", str(vm["ssh_port"]),

@@ -18,7 +18,8 @@ from integration.helpers import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VENV_BIN = os.path.dirname(os.path.abspath(os.sys.executable))
-pytestmark = pytest.mark.serial  # one legacy VM: these tests own it while they run
+# One legacy VM: these tests own it while they run, one after the other, in this order (make integration).
+pytestmark = pytest.mark.legacy_vm
 BACKUPS = "odoo-backups-lab"  # platform_backup_container of env-shared (inventories/lab), where hooli lives
 
 
