@@ -69,6 +69,8 @@ integration: lab-up collection-link
 	test $$parallel -eq 0 && test $$legacy_status -eq 0
 	$(PY) -m pytest -q --durations=10 -m serial tests/integration $(PYTEST_ARGS)
 
+# reset first: molecule keeps `prepared: true` in ~/.ansible/tmp across runs from the same path, and its test
+# sequence has no destroy, so a second run would skip prepare (the dedicated scenario's shared cluster, hooli's reset).
 molecule: lab-up collection-link
 	@for s in $(MOLECULE_SCENARIOS); do molecule reset -s $$s >/dev/null && molecule test -s $$s || exit 1; done
 
