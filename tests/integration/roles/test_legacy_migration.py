@@ -488,13 +488,19 @@ def _read(path):
         return handle.read().strip()
 
 
-def _alive(pid, name=None):
-    """Whether process `pid` runs, not a zombie (and is called `name`, when given: a pid can be reused)."""
+def _alive(pid, name=None, started=None):
+    """Whether process `pid` runs, not a zombie, and is called `name` and started at `started` (clock ticks after boot,
+    from _started), when given: a pid can be reused, within a minute when other tests fork many processes."""
     try:
-        comm, state = _read(f"/proc/{pid}/comm"), _read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[0]
+        comm, stat = _read(f"/proc/{pid}/comm"), _read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()
     except FileNotFoundError:
         return False
-    return state != "Z" and (name is None or comm == name)
+    return stat[0] != "Z" and (name is None or comm == name) and (started is None or int(stat[19]) == started)
+
+
+def _started(pid):
+    """When process `pid` started, in clock ticks after boot (/proc/<pid>/stat, field 22)."""
+    return int(_read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[19])
 
 
 def _pids(argv0):
@@ -525,7 +531,8 @@ def _slow_tools(folder, real, slow, others, passthrough):
 
 def _killed_run(run, lab, collections, tmp_path, extra, started):
     """Roll hooli back, then start a migration with `extra` and kill it (SIGKILL) once `started()`. Returns the
-    record's attempts before it, and its job's process group (file and id), which the kill leaves running."""
+    record's attempts before it, and its job's process group (file, and id with its leader's start), which the kill
+    leaves running."""
     rolled_back = run({"migration_action": "rollback"})
     assert rolled_back.returncode == 0, rolled_back.stdout[-3000:]
     attempts = _record(lab)["attempts"]
@@ -544,7 +551,7 @@ def _killed_run(run, lab, collections, tmp_path, extra, started):
     group = int(_read(group_file))
     assert _alive(group), "the job outlives the killed run"
     assert _record(lab)["phase"] == "frozen" and _odoo_status(lab) == 3
-    return attempts, group_file, group
+    return attempts, group_file, (group, _started(group))
 
 
 def _rerun_finishes(run, lab, attempts, group_file, group):
@@ -552,7 +559,7 @@ def _rerun_finishes(run, lab, attempts, group_file, group):
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     record = _record(lab)
     assert record["phase"] == "complete" and record["attempts"] == attempts + 2, record
-    assert not _alive(group), "the re-run ended the earlier run's job"
+    assert not _alive(*group), "the re-run ended the earlier run's job"
     assert _counts(lab["postgres"]["platform"]) == _counts(lab["postgres"]["legacy"])
     assert not _pgpass_files(lab) and not os.path.exists(group_file)
 
@@ -582,7 +589,7 @@ def test_a_rerun_ends_the_restore_an_interrupted_run_left_running(run, lab, coll
         run, lab, collections, tmp_path, {"legacy_migration_controller_pg_bin_dir": str(tmp_path)},
         lambda: bool(_pids(tools)))
     [restore_pid] = _pids(tools)
-    assert os.getpgid(restore_pid) == group, "the restore runs in the job's process group"
+    assert os.getpgid(restore_pid) == group[0], "the restore runs in the job's process group"
     assert _alive(restore_pid, "pg_restore"), "the restore outlives the killed run"
     _rerun_finishes(run, lab, attempts, group_file, group)
     assert not _alive(restore_pid, "pg_restore"), "the re-run ended the earlier run's restore"
