@@ -237,38 +237,48 @@ from ansible_collections.odoo_saas.platform.plugins.module_utils._common import 
 from ansible_collections.odoo_saas.platform.plugins.module_utils._legacy import gather
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec={
-            "odoo_conf": {"type": "path"},
-            "db_host": {"type": "str"},
-            "db_port": {"type": "int"},
-            "db_user": {"type": "str"},
-            "db_password": {"type": "str", "no_log": True},
-            "db_name": {"type": "str"},
-            "sslmode": {"type": "str"},
-            "filestore": {"type": "path"},
-            "pg_bin_dir": {"type": "path"},
-            "gather": {"type": "list", "elements": "str", "default": ["odoo", "postgres", "tools"],
-                       "choices": ["odoo", "postgres", "tools", "disk", "row_counts", "data_streams", "filestore",
-                                   "filestore_size", "filestore_presence", "filestore_hashes", "service",
-                                   "migration_records"]},
-            "streams": {"type": "int", "default": 2},
-            "manifest": {"type": "path"},
-            "status_command": {"type": "str"},
-            "record_dir": {"type": "path"},
-            "disk_paths": {"type": "list", "elements": "path", "default": []},
-            "wait_for_exit_file": {"type": "path"},
-            "wait_timeout": {"type": "int", "default": 14400},
-        },
-        required_one_of=[["odoo_conf", "db_name", "filestore", "status_command", "record_dir"]],
-        supports_check_mode=True,
-    )
-    if module.params["gather"] == ["filestore_hashes"]:
+def argument_spec():
+    return {
+        "odoo_conf": {"type": "path"},
+        "db_host": {"type": "str"},
+        "db_port": {"type": "int"},
+        "db_user": {"type": "str"},
+        "db_password": {"type": "str", "no_log": True},
+        "db_name": {"type": "str"},
+        "sslmode": {"type": "str"},
+        "filestore": {"type": "path"},
+        "pg_bin_dir": {"type": "path"},
+        "gather": {"type": "list", "elements": "str", "default": ["odoo", "postgres", "tools"],
+                   "choices": ["odoo", "postgres", "tools", "disk", "row_counts", "data_streams", "filestore",
+                               "filestore_size", "filestore_presence", "filestore_hashes", "service",
+                               "migration_records"]},
+        "streams": {"type": "int", "default": 2},
+        "manifest": {"type": "path"},
+        "status_command": {"type": "str"},
+        "record_dir": {"type": "path"},
+        "disk_paths": {"type": "list", "elements": "path", "default": []},
+        "wait_for_exit_file": {"type": "path"},
+        "wait_timeout": {"type": "int", "default": 14400},
+    }
+
+
+SPEC_OPTIONS = {"required_one_of": [["odoo_conf", "db_name", "filestore", "status_command", "record_dir"]]}
+
+
+def execute(params, check_mode, diff, no_log):  # pylint: disable=unused-argument
+    """The module's work, from main() or from its action plugin, which runs it in the worker
+    (plugin_utils/_in_process.py): a process of its own either way, so the priority below is this call's."""
+    if params["gather"] == ["filestore_hashes"]:
         # A migration hashes its copy beside the database's copy, which the route waits for: the hashing yields the
         # cores to it (and ends long before it).
         os.nice(19)
-    run_module(module, lambda: {"changed": False, "odoo_database": gather(module.params, module.check_mode)})
+    return {"changed": False, "odoo_database": gather(params, check_mode)}
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_OPTIONS)
+    run_module(module, lambda: execute(module.params, module.check_mode, module._diff,  # pylint: disable=protected-access
+                                       module.no_log))
 
 
 if __name__ == "__main__":

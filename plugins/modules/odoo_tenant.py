@@ -335,26 +335,32 @@ def argument_spec():
     return spec
 
 
+SPEC_OPTIONS = {}
+
+
+def execute(params, check_mode, diff, no_log):  # pylint: disable=unused-argument
+    """The module's work, from main() or from its action plugin, which runs it in the worker
+    (plugin_utils/_in_process.py)."""
+    with Client(params) as client:
+        runner = TenantRunner(client, params, check_mode)
+        try:
+            namespace = runner.preflight()
+            if params["state"] == "absent":
+                runner.absent(namespace)
+            else:
+                runner.present(namespace)
+            tenant = runner.status()
+        except OdooSaasError as exc:
+            # A timeout or a failed Job fails the task with what was written before it, and the Jobs' states.
+            exc.details.update(converge_result(runner.conv, client, False), jobs=runner.jobs)
+            raise
+        return converge_result(runner.conv, client, diff, tenant=tenant)
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-
-    def work():
-        with Client(module.params) as client:
-            runner = TenantRunner(client, module.params, module.check_mode)
-            try:
-                namespace = runner.preflight()
-                if module.params["state"] == "absent":
-                    runner.absent(namespace)
-                else:
-                    runner.present(namespace)
-                tenant = runner.status()
-            except OdooSaasError as exc:
-                # A timeout or a failed Job fails the task with what was written before it, and the Jobs' states.
-                exc.details.update(converge_result(runner.conv, client, False), jobs=runner.jobs)
-                raise
-            return converge_result(runner.conv, client, module._diff, tenant=tenant)  # pylint: disable=protected-access
-
-    run_module(module, work)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_OPTIONS)
+    run_module(module, lambda: execute(module.params, module.check_mode, module._diff,  # pylint: disable=protected-access
+                                       module.no_log))
 
 
 if __name__ == "__main__":

@@ -71,14 +71,24 @@ from ansible_collections.odoo_saas.platform.plugins.module_utils._odoo import na
 from ansible_collections.odoo_saas.platform.plugins.module_utils._tenant import read
 
 
+def argument_spec():
+    return dict(kube_argument_spec(), **tenant_argument_spec())
+
+
+SPEC_OPTIONS = {}
+
+
+def execute(params, check_mode, diff, no_log):  # pylint: disable=unused-argument
+    """The module's work, from main() or from its action plugin, which runs it in the worker
+    (plugin_utils/_in_process.py)."""
+    with Client(params) as client:
+        return dict(read(client, namespace_name(params)), changed=False)
+
+
 def main():
-    module = AnsibleModule(argument_spec=dict(kube_argument_spec(), **tenant_argument_spec()), supports_check_mode=True)
-
-    def work():
-        with Client(module.params) as client:
-            return dict(read(client, namespace_name(module.params)), changed=False)
-
-    run_module(module, work)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_OPTIONS)
+    run_module(module, lambda: execute(module.params, module.check_mode, module._diff,  # pylint: disable=protected-access
+                                       module.no_log))
 
 
 if __name__ == "__main__":

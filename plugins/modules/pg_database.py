@@ -211,29 +211,34 @@ def validate(params):
                          "'https://staging.acme.example.com'.")
 
 
+SPEC_OPTIONS = {"mutually_exclusive": [["conn_limit", "workers"]]}
+
+
+def execute(params, check_mode, diff, no_log):
+    """The module's work, from main() or from its action plugin, which runs it in the worker
+    (plugin_utils/_in_process.py)."""
+    params = dict(params, _no_log=no_log)
+    validate(params)
+    server = Server(params)
+    try:
+        tenant = TenantDatabase(server, params, check_mode)
+        facts = tenant.present() if params["state"] == "present" else tenant.absent()
+    finally:
+        server.close()
+    result = {"changed": bool(server.queries), "database": facts, "queries": server.queries}
+    if diff:
+        result["diff"] = {"before": tenant.diff_before, "after": tenant.diff_after}
+    if tenant.generated_password:
+        result["generated_password"] = tenant.generated_password
+    if tenant.neutralised:
+        result["neutralisation"] = tenant.neutralised
+    return result
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[["conn_limit", "workers"]])
-
-    def work():
-        params = dict(module.params, _no_log=module.no_log)
-        validate(params)
-        server = Server(params)
-        try:
-            tenant = TenantDatabase(server, params, module.check_mode)
-            facts = tenant.present() if params["state"] == "present" else tenant.absent()
-        finally:
-            server.close()
-        result = {"changed": bool(server.queries), "database": facts, "queries": server.queries}
-        if module._diff:  # pylint: disable=protected-access
-            result["diff"] = {"before": tenant.diff_before, "after": tenant.diff_after}
-        if tenant.generated_password:
-            result["generated_password"] = tenant.generated_password
-        if tenant.neutralised:
-            result["neutralisation"] = tenant.neutralised
-        return result
-
-    run_module(module, work)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_OPTIONS)
+    run_module(module, lambda: execute(module.params, module.check_mode, module._diff,  # pylint: disable=protected-access
+                                       module.no_log))
 
 
 if __name__ == "__main__":

@@ -186,43 +186,48 @@ def argument_spec():
     return spec
 
 
+SPEC_OPTIONS = {}
+
+
+def execute(params, check_mode, diff, no_log):
+    """The module's work, from main() or from its action plugin, which runs it in the worker
+    (plugin_utils/_in_process.py)."""
+    p = dict(params, _no_log=no_log)
+    check_user("user", p["user"])
+    prefix = check_prefix("prefix", p["prefix"] if p["prefix"] is not None else f"{p['user']}:")
+    objects = None
+    if p["dedicated"]:
+        d = p["dedicated"]
+        objects = render_dedicated(p["user"], d["namespace"], d["memory_limit"], d["persistence"],
+                                   d["storage_size"], d["image"], p["maxmemory_policy"] or "allkeys-lru")
+        if d["kubeconfig"]:
+            return _redis_dedicated.run(p, objects, prefix, check_mode, no_log, diff)
+    conn = Connection(p)
+    tenant = TenantUser(conn, p, check_mode)
+    result = {"redis": {"host": p["login_host"], "port": p["login_port"], "tls": p["tls"], "user": p["user"],
+                        "prefix": prefix, "db": p["db"]}}
+    if p["state"] == "present":
+        memory_changed, before, after = converge_memory(conn, p, check_mode)
+        user_changed = tenant.present()
+        result["changed"] = user_changed or memory_changed
+        tenant.diff["before"] = dict(tenant.diff["before"] or {}, **({"server": before} if before else {}))
+        tenant.diff["after"] = dict(tenant.diff["after"], **({"server": after} if after else {}))
+    else:
+        result["changed"], result["keys_deleted"] = tenant.absent()
+    result["commands"] = conn.writes
+    if diff:
+        result["diff"] = tenant.diff
+    if tenant.generated_password:
+        result["generated_password"] = tenant.generated_password
+    if objects is not None:
+        result["kubernetes_objects"] = objects
+    return result
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-
-    def work():
-        p = dict(module.params, _no_log=module.no_log)
-        check_user("user", p["user"])
-        prefix = check_prefix("prefix", p["prefix"] if p["prefix"] is not None else f"{p['user']}:")
-        objects = None
-        if p["dedicated"]:
-            d = p["dedicated"]
-            objects = render_dedicated(p["user"], d["namespace"], d["memory_limit"], d["persistence"],
-                                       d["storage_size"], d["image"], p["maxmemory_policy"] or "allkeys-lru")
-            if d["kubeconfig"]:
-                return _redis_dedicated.run(p, objects, prefix, module.check_mode, module.no_log,
-                                            module._diff)  # pylint: disable=protected-access
-        conn = Connection(p)
-        tenant = TenantUser(conn, p, module.check_mode)
-        result = {"redis": {"host": p["login_host"], "port": p["login_port"], "tls": p["tls"], "user": p["user"],
-                            "prefix": prefix, "db": p["db"]}}
-        if p["state"] == "present":
-            memory_changed, before, after = converge_memory(conn, p, module.check_mode)
-            user_changed = tenant.present()
-            result["changed"] = user_changed or memory_changed
-            tenant.diff["before"] = dict(tenant.diff["before"] or {}, **({"server": before} if before else {}))
-            tenant.diff["after"] = dict(tenant.diff["after"], **({"server": after} if after else {}))
-        else:
-            result["changed"], result["keys_deleted"] = tenant.absent()
-        result["commands"] = conn.writes
-        if module._diff:  # pylint: disable=protected-access
-            result["diff"] = tenant.diff
-        if tenant.generated_password:
-            result["generated_password"] = tenant.generated_password
-        if objects is not None:
-            result["kubernetes_objects"] = objects
-        return result
-
-    run_module(module, work)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_OPTIONS)
+    run_module(module, lambda: execute(module.params, module.check_mode, module._diff,  # pylint: disable=protected-access
+                                       module.no_log))
 
 
 if __name__ == "__main__":

@@ -140,16 +140,22 @@ def argument_spec():
     return spec
 
 
+SPEC_OPTIONS = {}
+
+
+def execute(params, check_mode, diff, no_log):  # pylint: disable=unused-argument
+    """The module's work, from main() or from its action plugin, which runs it in the worker
+    (plugin_utils/_in_process.py)."""
+    with Client(params) as client:
+        runner = RouteRunner(client, params, check_mode)
+        route = runner.run()
+        return converge_result(runner.conv, client, diff, route=route)
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-
-    def work():
-        with Client(module.params) as client:
-            runner = RouteRunner(client, module.params, module.check_mode)
-            route = runner.run()
-            return converge_result(runner.conv, client, module._diff, route=route)  # pylint: disable=protected-access
-
-    run_module(module, work)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_OPTIONS)
+    run_module(module, lambda: execute(module.params, module.check_mode, module._diff,  # pylint: disable=protected-access
+                                       module.no_log))
 
 
 if __name__ == "__main__":

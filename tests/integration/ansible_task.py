@@ -33,13 +33,17 @@ class TaskResult(dict):
     output = ""
 
 
-def run_task(module, args, check=False, diff=False, no_log=False, verbosity=0):
-    results = run_tasks(module, [args], check=check, diff=diff, no_log=no_log, verbosity=verbosity)
+def run_task(module, args, check=False, diff=False, no_log=False, verbosity=0, via="worker"):
+    results = run_tasks(module, [args], check=check, diff=diff, no_log=no_log, verbosity=verbosity, via=via)
     return results[0]
 
 
-def run_tasks(module, arg_list, check=False, diff=False, no_log=False, verbosity=0):
-    """Run one task per args dict, in one playbook (one Ansible start-up); return their results in order."""
+def run_tasks(module, arg_list, check=False, diff=False, no_log=False, verbosity=0, via="worker"):
+    """Run one task per args dict, in one playbook (one Ansible start-up); return their results in order.
+
+    The host is localhost with the controller's Python, so a module with an action plugin from
+    plugins/plugin_utils/_in_process.py runs in the worker; via="module" sets an `environment:` on the tasks, which
+    makes that plugin start the module as Ansible does for any other host."""
     with tempfile.TemporaryDirectory(prefix="odoo-saas-task-") as tmp:
         out = os.path.join(tmp, "result.json")
         tasks = []
@@ -47,6 +51,8 @@ def run_tasks(module, arg_list, check=False, diff=False, no_log=False, verbosity
             tasks.append({"name": f"task under test {index}", f"odoo_saas.platform.{module}": args,
                           "register": f"result{index}", "check_mode": check, "diff": diff, "no_log": no_log,
                           "ignore_errors": True})
+            if via == "module":
+                tasks[-1]["environment"] = {"ODOO_SAAS_TEST_VIA": "module"}
         collected = "[" + ", ".join(f"result{i}" for i in range(len(arg_list))) + "]"
         content = "{{ " + collected + " | to_json }}"
         record = {"name": "record the results",

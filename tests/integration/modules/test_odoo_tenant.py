@@ -426,7 +426,7 @@ def test_tenant_info_reads_what_the_api_server_holds(kube, lab, tenant):
     cron = apps.read_namespaced_deployment("odoo-cron", f"odoo-{tenant}")
     apps.patch_namespaced_deployment_scale("odoo-cron", f"odoo-{tenant}", {"spec": {"replicas": 0}})
 
-    info = run_task("odoo_tenant_info", info_args, check=True)
+    info = run_task("odoo_tenant_info", info_args, check=True, verbosity=3)
     assert info["changed"] is False and info["exists"] is True, info.get("msg")
     annotations = _ns(kube, tenant).metadata.annotations
     assert info["annotations"] == annotations and info["version"] == "17.0"
@@ -437,6 +437,14 @@ def test_tenant_info_reads_what_the_api_server_holds(kube, lab, tenant):
     assert web.status.ready_replicas == 1
     assert info["workloads"]["cron"]["replicas"] == 0  # scaled down through the API above
     assert info["workloads"]["cron"]["image"] == cron.spec.template.spec.containers[0].image
+    # The same read as a module (any host but a local one with the controller's Python), and the worker's run
+    # started none.
+    as_module = run_task("odoo_tenant_info", info_args, check=True, verbosity=3, via="module")
+    assert "AnsiballZ_odoo_tenant_info.py" in as_module.output and "AnsiballZ_odoo_tenant_info" not in info.output
+    assert {key: value for key, value in as_module.items() if key != "invocation"} == info
 
-    missing = run_task("odoo_tenant_info", dict(info_args, kubeconfig="/nonexistent/kubeconfig"))
-    assert missing.get("failed") is True and "/nonexistent/kubeconfig" in missing["msg"]
+    for via in ("worker", "module"):
+        missing = run_task("odoo_tenant_info", dict(info_args, kubeconfig="/nonexistent/kubeconfig"), via=via)
+        assert missing.get("failed") is True and "/nonexistent/kubeconfig" in missing["msg"], via
+    unknown = run_task("odoo_tenant_info", dict(info_args, replicas=2))
+    assert unknown.get("failed") is True and "replicas" in unknown["msg"], unknown

@@ -67,11 +67,13 @@ def _connect(lab, user, password, dbname):
                            autocommit=True)
 
 
-def test_lifecycle(admin, tenant, superuser, lab):
+# In the worker (plugins/plugin_utils/_in_process.py, which tenants use) and as a module (any other host).
+@pytest.mark.parametrize("via", ["worker", "module"])
+def test_lifecycle(admin, tenant, superuser, lab, via):
     args = dict(admin, name=tenant, password=SECRET, workers=4, max_cron_threads=1, db_maxconn=8)
 
     # 1. check mode: the change is reported, and nothing is written.
-    planned = run_task("pg_database", args, check=True, diff=True)
+    planned = run_task("pg_database", args, check=True, diff=True, via=via)
     assert planned["changed"] is True, planned
     assert any(q.startswith(f'CREATE ROLE "{tenant}" LOGIN NOSUPERUSER') for q in planned["queries"])
     assert any(q.startswith(f'CREATE DATABASE "{tenant}" OWNER "{tenant}" TEMPLATE template0') for q in
@@ -79,8 +81,10 @@ def test_lifecycle(admin, tenant, superuser, lab):
     assert _role(superuser, tenant) is None and _database(superuser, tenant) is None
 
     # 2. the real run
-    created = run_task("pg_database", args, diff=True, verbosity=3)
+    created = run_task("pg_database", args, diff=True, verbosity=3, via=via)
     assert created["changed"] is True, created
+    # -vvv shows the module's start when there is one.
+    assert ("AnsiballZ_pg_database.py" in created.output) is (via == "module"), created.output
     assert created["queries"] == planned["queries"]  # check mode planned exactly what ran
     assert SECRET not in created.output and SECRET not in str(created["queries"]) and SECRET not in str(
         created["diff"])
@@ -108,7 +112,7 @@ def test_lifecycle(admin, tenant, superuser, lab):
         bus.execute("LISTEN imbus")
 
     # 4. a second run changes nothing: no statement, and the catalog rows were not rewritten.
-    again = run_task("pg_database", args, diff=True)
+    again = run_task("pg_database", args, diff=True, via=via)
     assert again["changed"] is False and again["queries"] == [], again
     assert _role(superuser, tenant)[5] == role_xmin and _database(superuser, tenant)[2] == db_xmin
     assert again["diff"]["before"] == again["diff"]["after"]

@@ -50,14 +50,17 @@ def _setuser_calls(client):
     return client.info("commandstats").get("cmdstat_acl|setuser", {}).get("calls", 0)
 
 
-def test_lifecycle(admin, tenant, client, lab):
+# In the worker (plugins/plugin_utils/_in_process.py, which tenants use) and as a module (any other host).
+@pytest.mark.parametrize("via", ["worker", "module"])
+def test_lifecycle(admin, tenant, client, lab, via):
     args = dict(admin, user=tenant, password=SECRET)
-    planned = run_task("redis_cache", args, check=True, diff=True)
+    planned = run_task("redis_cache", args, check=True, diff=True, via=via)
     assert planned["changed"] is True and planned["commands"][0].startswith(f"ACL SETUSER {tenant} reset on #****")
     assert client.acl_getuser(tenant) is None
 
-    created = run_task("redis_cache", args, diff=True, verbosity=3)
+    created = run_task("redis_cache", args, diff=True, verbosity=3, via=via)
     assert created["changed"] is True, created
+    assert ("AnsiballZ_redis_cache.py" in created.output) is (via == "module"), created.output
     assert SECRET not in created.output and SECRET not in str(created["commands"])
     assert created["redis"] == {"host": admin["login_host"], "port": admin["login_port"], "tls": False,
                                 "user": tenant, "prefix": f"{tenant}:", "db": 0}
@@ -69,7 +72,7 @@ def test_lifecycle(admin, tenant, client, lab):
     assert user.set(f"{tenant}:session:1", "x") and user.get(f"{tenant}:session:1") == b"x"
 
     calls = _setuser_calls(client)
-    again = run_task("redis_cache", args, diff=True)
+    again = run_task("redis_cache", args, diff=True, via=via)
     assert again["changed"] is False and again["commands"] == [], again
     assert _setuser_calls(client) == calls  # not one ACL write reached the server
 
