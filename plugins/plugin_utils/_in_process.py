@@ -34,8 +34,6 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 from ansible_collections.odoo_saas.platform.plugins.module_utils._common import OdooSaasError
 
-_COLLECTION = "odoo_saas.platform"
-
 
 class ControllerModuleAction(ActionBase):
     """Runs the module of the task's action (odoo_saas.platform.<name>) here, or as a module."""
@@ -49,10 +47,8 @@ class ControllerModuleAction(ActionBase):
             result.update(self._execute_module(
                 task_vars=task_vars, wrap_async=self._task.async_val and not self._connection.has_native_async))
             return result
-        collection, _dot, name = self._task.resolved_action.rpartition(".")
-        if collection != _COLLECTION:
-            result.update(failed=True, msg=f"{self._task.resolved_action} is not a module of {_COLLECTION}")
-            return result
+        # Only this collection's plugins/action/<module>.py files import this class: the action is one of its modules.
+        name = self._task.resolved_action.rpartition(".")[2]
         module = importlib.import_module(f"ansible_collections.odoo_saas.platform.plugins.modules.{name}")
         result.update(self._execute_here(module))
         return result

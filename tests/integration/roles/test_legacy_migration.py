@@ -488,19 +488,25 @@ def _read(path):
         return handle.read().strip()
 
 
+def _stat(pid):
+    """The fields of /proc/<pid>/stat after the command's name: [0] the state, [19] the start in clock ticks after
+    boot (fields 3 and 22)."""
+    return _read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()
+
+
 def _alive(pid, name=None, started=None):
-    """Whether process `pid` runs, not a zombie, and is called `name` and started at `started` (clock ticks after boot,
-    from _started), when given: a pid can be reused, within a minute when other tests fork many processes."""
+    """Whether process `pid` runs, not a zombie, and is called `name` and started at `started` (from _started), when
+    given: a pid can be reused, within a minute when other tests fork many processes."""
     try:
-        comm, stat = _read(f"/proc/{pid}/comm"), _read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()
+        comm, stat = _read(f"/proc/{pid}/comm"), _stat(pid)
     except FileNotFoundError:
         return False
     return stat[0] != "Z" and (name is None or comm == name) and (started is None or int(stat[19]) == started)
 
 
 def _started(pid):
-    """When process `pid` started, in clock ticks after boot (/proc/<pid>/stat, field 22)."""
-    return int(_read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[19])
+    """When process `pid` started, in clock ticks after boot."""
+    return int(_stat(pid)[19])
 
 
 def _pids(argv0):
