@@ -61,3 +61,41 @@ def test_the_wait_is_returned_with_the_facts(tmp_path):
                     "filestore": str(tmp_path)})
     assert facts["waited"] == {"path": str(done), "exit_code": 0, "ended_at": os.stat(done).st_mtime}
     assert facts["filestore_size"]["files"] == 1
+
+
+def test_a_marker_ends_the_wait_while_the_job_still_runs(tmp_path):
+    done, marker = tmp_path / ".restore.done", tmp_path / ".dumped"
+    thread = _write_later(marker, "1700000000.0\n", 0.3)
+    started = time.time()
+    facts = gather({"wait_for_exit_file": str(done), "wait_for_marker": str(marker), "wait_timeout": 10,
+                    "gather": ["filestore_size"], "filestore": str(tmp_path / "none")})
+    thread.join()
+    assert time.time() - started >= 0.3
+    assert facts["waited"] == {"path": str(done), "exit_code": None, "ended_at": None, "marker": str(marker)}
+    assert not done.exists()
+
+
+def test_a_job_that_fails_before_its_marker_fails_the_module(tmp_path):
+    done, marker = tmp_path / ".restore.done", tmp_path / ".dumped"
+    thread = _write_later(done, "1\n", 0.2)
+    with pytest.raises(ServiceError) as raised:
+        gather({"wait_for_exit_file": str(done), "wait_for_marker": str(marker), "wait_timeout": 10,
+                "gather": ["row_counts"], "db_name": "x", "db_user": "y"})
+    thread.join()
+    assert "ended with exit code 1" in raised.value.msg
+    assert raised.value.details["waited"]["exit_code"] == 1
+
+
+def test_an_exit_code_found_with_the_marker_comes_first(tmp_path):
+    done, marker = tmp_path / ".restore.done", tmp_path / ".dumped"
+    done.write_text("0\n")
+    marker.write_text("")
+    code, ended_at = wait_for_exit_file(str(done), timeout=1, marker=str(marker))
+    assert (code, ended_at) == (0, os.stat(done).st_mtime)
+
+
+def test_neither_marker_nor_exit_code_times_out_naming_both(tmp_path):
+    done, marker = tmp_path / ".restore.done", tmp_path / ".dumped"
+    with pytest.raises(ServiceError) as raised:
+        wait_for_exit_file(str(done), timeout=0.3, marker=str(marker))
+    assert f"{done} holds no exit code and {marker} does not exist after 0.3 s" in raised.value.msg
