@@ -25,20 +25,14 @@ def read_exit_code(path):
     return (int(text), os.stat(path).st_mtime) if text.lstrip("-").isdigit() else None
 
 
-def wait_for_exit_file(path, timeout, poll=0.1, marker=None):
-    """Wait until `path` holds a background job's exit code; return the code and when the job wrote it.
-
-    With `marker`, a file the job creates once part of its work is done, stop waiting as soon as that file exists
-    too, and return (None, None) when the job still runs then. An exit code found first is returned first."""
+def wait_for_exit_file(path, timeout, poll=0.1):
+    """Wait until `path` holds a background job's exit code; return the code and when the job wrote it."""
     deadline = time.monotonic() + timeout
     ended = read_exit_code(path)
     while ended is None:
-        if marker and os.path.exists(marker):
-            return None, None
         if time.monotonic() >= deadline:
-            awaited = f"{path} holds no exit code" + (f" and {marker} does not exist" if marker else "")
             raise ServiceError(
-                f"{awaited} after {timeout} s: the job that writes it has not got that far. Raise the "
+                f"{path} holds no exit code after {timeout} s: the job that writes it has not ended. Raise the "
                 f"timeout, or look at the job's output ({path}.log) for why it still runs.")
         time.sleep(poll)
         ended = read_exit_code(path)

@@ -142,13 +142,9 @@ def odoo_facts(psql):
             "installed_modules": [row[0] for row in installed], "database_uuid": uuid[0][0] if uuid else None}
 
 
-def rows_and_sequences(psql, one_statement=True):
+def rows_and_sequences(psql):
     """Exact row counts of every table, in one statement (one snapshot), and where each sequence stands (its
-    last value, None when it was never used): ({schema.table: rows}, {schema.sequence: last value}).
-
-    one_statement=False counts each table in a statement of its own, for a database whose rows are final but whose
-    indexes are still being built (a migration's restore): a count then waits only for its own table's primary key
-    (ALTER TABLE locks it), and holds no lock that the restore's next ALTER TABLE would wait for."""
+    last value, None when it was never used): ({schema.table: rows}, {schema.sequence: last value})."""
     tables, sequences = psql.queries([
         f"SELECT n.nspname, c.relname {_USER_TABLES} AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
         "ORDER BY 1, 2",
@@ -158,11 +154,7 @@ def rows_and_sequences(psql, one_statement=True):
         return {}, positions
     parts = [f"SELECT {_literal(schema + '.' + name)}, count(*) FROM {_ident(schema)}.{_ident(name)}"
              for schema, name in tables]
-    if one_statement:
-        rows = psql.query(" UNION ALL ".join(parts))
-    else:
-        rows = [row for part in psql.queries(parts) for row in part]
-    return {name: int(count) for name, count in rows}, positions
+    return {name: int(count) for name, count in psql.query(" UNION ALL ".join(parts))}, positions
 
 
 # The largest tables are spread over the data's streams; the rest (smaller tables, sequences, large objects) is
@@ -385,12 +377,9 @@ def gather(params, check_mode=False):
                             "user": connection["db_user"], "database": connection["db_name"]}}
     # Waited for once the input is known to be good: a wrong option fails at once, not after the job.
     if params.get("wait_for_exit_file"):
-        code, ended_at = wait_for_exit_file(params["wait_for_exit_file"], params["wait_timeout"],
-                                            marker=params.get("wait_for_marker"))
+        code, ended_at = wait_for_exit_file(params["wait_for_exit_file"], params["wait_timeout"])
         facts["waited"] = {"path": params["wait_for_exit_file"], "exit_code": code, "ended_at": ended_at}
-        if params.get("wait_for_marker"):
-            facts["waited"]["marker"] = params["wait_for_marker"]
-        if code not in (0, None):
+        if code != 0:
             raise ServiceError(
                 f"the job that writes {params['wait_for_exit_file']} ended with exit code {code}; nothing was gathered. "
                 f"Its output is in {params['wait_for_exit_file']}.log.", waited=facts["waited"])
@@ -423,9 +412,7 @@ def gather(params, check_mode=False):
     if "odoo" in wanted:
         facts["odoo"] = odoo_facts(psql)
     if "row_counts" in wanted:
-        # Counted while the job of wait_for_exit_file may still run (its marker came first): table by table.
-        one_statement = not params.get("wait_for_marker")
-        facts["row_counts"], facts["sequences"] = rows_and_sequences(psql, one_statement)
+        facts["row_counts"], facts["sequences"] = rows_and_sequences(psql)
     if "data_streams" in wanted:
         sizes = [(schema, table, int(size)) for schema, table, size in psql.query(TABLE_SIZES)]
         facts["data_streams"] = data_streams(sizes, params["streams"])

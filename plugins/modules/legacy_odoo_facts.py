@@ -105,17 +105,8 @@ options:
         fails with it and gathers nothing; when it is 0 it gathers, and returns the wait in RV(odoo_database.waited).
       - Waiting here spares a separate module run (and its polling delay) between the job's end and the facts.
     type: path
-  wait_for_marker:
-    description:
-      - A file that the job of O(wait_for_exit_file) creates once part of its work is done. The module then waits
-        only until this file exists or the job ends, whichever comes first, and gathers while the job may still run
-        (RV(odoo_database.waited) then has no C(exit_code)). A job that ended with an exit code other than 0 still
-        fails the module.
-      - A migration's copy job creates one when the data is loaded, before it builds the indexes, which change no
-        row; the rows are then counted beside the index builds instead of after them.
-    type: path
   wait_timeout:
-    description: How long to wait for O(wait_for_exit_file) (or O(wait_for_marker)), in seconds.
+    description: How long to wait for O(wait_for_exit_file), in seconds.
     type: int
     default: 14400
 notes:
@@ -228,8 +219,7 @@ odoo_database:
       returned: with C(filestore) and an existing database
     waited:
       description: The wait for O(wait_for_exit_file) - C(path), C(exit_code) (0) and C(ended_at), when the job wrote
-        it (the file's modification time, seconds since the epoch); both null when O(wait_for_marker) (then in
-        C(marker)) came first, and the job still ran.
+        it (the file's modification time, seconds since the epoch).
       type: dict
       returned: with O(wait_for_exit_file)
   sample:
@@ -268,13 +258,11 @@ def argument_spec():
         "record_dir": {"type": "path"},
         "disk_paths": {"type": "list", "elements": "path", "default": []},
         "wait_for_exit_file": {"type": "path"},
-        "wait_for_marker": {"type": "path"},
         "wait_timeout": {"type": "int", "default": 14400},
     }
 
 
-SPEC_OPTIONS = {"required_one_of": [["odoo_conf", "db_name", "filestore", "status_command", "record_dir"]],
-                "required_by": {"wait_for_marker": "wait_for_exit_file"}}
+SPEC_OPTIONS = {"required_one_of": [["odoo_conf", "db_name", "filestore", "status_command", "record_dir"]]}
 
 
 def execute(params, check_mode, diff, no_log):  # pylint: disable=unused-argument
