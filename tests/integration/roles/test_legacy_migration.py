@@ -581,8 +581,10 @@ def test_a_rerun_ends_the_dump_an_interrupted_run_left_running(run, lab, collect
         lambda: os.path.exists(pidfile) and _alive(_read(pidfile), "pg_dump"))
     dump_pid = _read(pidfile)
     assert _pids(tools) == [int(dump_pid)] and _alive(dump_pid, "pg_dump"), "the dump outlives the killed run"
+    # With its start: the parallel tests run pg_dump too, and one of them may get this pid once it is free.
+    dump = (dump_pid, "pg_dump", _started(dump_pid))
     _rerun_finishes(run, lab, attempts, group_file, group)
-    assert not _alive(dump_pid, "pg_dump"), "the re-run ended the earlier run's dump"
+    assert not _alive(*dump), "the re-run ended the earlier run's dump"
 
 
 def test_a_rerun_ends_the_restore_an_interrupted_run_left_running(run, lab, collections, tmp_path):
@@ -597,5 +599,6 @@ def test_a_rerun_ends_the_restore_an_interrupted_run_left_running(run, lab, coll
     [restore_pid] = _pids(tools)
     assert os.getpgid(restore_pid) == group[0], "the restore runs in the job's process group"
     assert _alive(restore_pid, "pg_restore"), "the restore outlives the killed run"
+    restore = (restore_pid, "pg_restore", _started(restore_pid))
     _rerun_finishes(run, lab, attempts, group_file, group)
-    assert not _alive(restore_pid, "pg_restore"), "the re-run ended the earlier run's restore"
+    assert not _alive(*restore), "the re-run ended the earlier run's restore"
