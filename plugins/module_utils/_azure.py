@@ -24,7 +24,7 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import env_fallback
 
-from ._common import InputError, OdooSaasError, ServiceError, run_module
+from ._common import InputError, OdooSaasError, ServiceError
 
 # cloud -> (ARM endpoint, authority host, ARM token scope)
 CLOUDS = {
@@ -273,20 +273,17 @@ def fetch(call, rid):
     return found.as_dict() if found is not None else None
 
 
-def run_arm_module(module, runner_cls, validate, key):
-    """The main() of an Azure module: validate, run the runner in a session, shape the result."""
-    def work():
-        validate(module.params)  # what can be refused without asking Azure, before any call
-        with Session(module.params) as session:
-            runner = runner_cls(session, module.params, module.check_mode)
-            outcome = runner.run()
-        result = {"changed": outcome["changed"], key: outcome["facts"], "actions": runner.actions,
-                  "pending": runner.pending}
-        if module._diff:  # pylint: disable=protected-access
-            result["diff"] = outcome["diff"]
-        return result
-
-    run_module(module, work)
+def execute_arm(params, check_mode, diff, runner_cls, validate, key):
+    """The execute() of an Azure module: validate, run the runner in a session, shape the result."""
+    validate(params)  # what can be refused without asking Azure, before any call
+    with Session(params) as session:
+        runner = runner_cls(session, params, check_mode)
+        outcome = runner.run()
+    result = {"changed": outcome["changed"], key: outcome["facts"], "actions": runner.actions,
+              "pending": runner.pending}
+    if diff:
+        result["diff"] = outcome["diff"]
+    return result
 
 
 def get_or_none(call, what, rid):

@@ -304,8 +304,9 @@ pending:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.odoo_saas.platform.plugins.module_utils._azure import (
-    azure_argument_spec, azure_required_if, run_arm_module)
+    azure_argument_spec, azure_required_if, execute_arm)
 from ansible_collections.odoo_saas.platform.plugins.module_utils._azure_aks import ClusterRunner, validate
+from ansible_collections.odoo_saas.platform.plugins.module_utils._common import run_module
 
 
 def _str(choices=None):
@@ -375,9 +376,17 @@ def argument_spec():
     return spec
 
 
+SPEC_OPTIONS = {"required_if": azure_required_if()}
+
+
+def execute(params, check_mode, diff, no_log):  # pylint: disable=unused-argument
+    return execute_arm(params, check_mode, diff, ClusterRunner, validate, "aks_cluster")
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, required_if=azure_required_if())
-    run_arm_module(module, ClusterRunner, validate, "aks_cluster")
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_OPTIONS)
+    run_module(module, lambda: execute(module.params, module.check_mode, module._diff,  # pylint: disable=protected-access
+                                       module.no_log))
 
 
 if __name__ == "__main__":

@@ -356,50 +356,55 @@ def argument_spec():
     return spec
 
 
+SPEC_OPTIONS = {"required_if": [
+    ["action", "run", ["database"]], ["action", "verify", ["database"]],
+    ["action", "restore", ["database", "restore_database"]]]}
+
+
+def execute(params, check_mode, diff, no_log):  # pylint: disable=unused-argument
+    p = params
+    action = p["action"]
+    mode = _backup.validate(p)
+    result = {"changed": False}
+    if action == "schedule":
+        _backup_cron.validate(p, mode)
+        result.update(_backup_cron.converge(p, mode, check_mode, diff))
+        if not p["prune"]:
+            return result
+    backups = _backup.Backups(p, BlobStore(p, p["container"]), check_mode)
+    try:
+        if action == "run":
+            result.update(changed=True, backup=backups.run())
+        elif action == "list":
+            result.update(backups.list())
+        elif action == "verify":
+            result["verification"] = backups.verify()
+        elif action == "restore":
+            result.update(changed=True, restore=backups.restore())
+        if p["prune"]:
+            pruned = backups.prune()
+            before, after = pruned.pop("before"), pruned.pop("after")
+            result["prune"] = pruned
+            result["changed"] = result["changed"] or bool(pruned["deleted"] or pruned["incomplete_deleted"])
+            if diff:
+                result.setdefault("diff", {"before": {}, "after": {}})
+                result["diff"]["before"]["backups"], result["diff"]["after"]["backups"] = before, after
+    finally:
+        backups.close()
+    verification = result.get("verification")
+    if verification and verification.get("warnings"):
+        result["warnings"] = list(verification["warnings"])
+    if verification and verification["passed"] is False:
+        raise ServiceError(f"backup {verification['backup']['id']} of tenant {p['tenant']!r} failed its "
+                           f"verification: {' '.join(verification['problems'])}", verification=verification,
+                           **({"warnings": result["warnings"]} if "warnings" in result else {}))
+    return result
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[["action", "run", ["database"]], ["action", "verify", ["database"]],
-                                        ["action", "restore", ["database", "restore_database"]]])
-
-    def work():
-        p = module.params
-        action = p["action"]
-        mode = _backup.validate(p)
-        result = {"changed": False}
-        if action == "schedule":
-            _backup_cron.validate(p, mode)
-            result.update(_backup_cron.converge(p, mode, module.check_mode, module._diff))  # pylint: disable=protected-access
-            if not p["prune"]:
-                return result
-        backups = _backup.Backups(p, BlobStore(p, p["container"]), module.check_mode)
-        try:
-            if action == "run":
-                result.update(changed=True, backup=backups.run())
-            elif action == "list":
-                result.update(backups.list())
-            elif action == "verify":
-                result["verification"] = backups.verify()
-            elif action == "restore":
-                result.update(changed=True, restore=backups.restore())
-            if p["prune"]:
-                pruned = backups.prune()
-                before, after = pruned.pop("before"), pruned.pop("after")
-                result["prune"] = pruned
-                result["changed"] = result["changed"] or bool(pruned["deleted"] or pruned["incomplete_deleted"])
-                if module._diff:  # pylint: disable=protected-access
-                    diff = result.setdefault("diff", {"before": {}, "after": {}})
-                    diff["before"]["backups"], diff["after"]["backups"] = before, after
-        finally:
-            backups.close()
-        verification = result.get("verification")
-        for warning in (verification or {}).get("warnings", ()):
-            module.warn(warning)
-        if verification and verification["passed"] is False:
-            raise ServiceError(f"backup {verification['backup']['id']} of tenant {p['tenant']!r} failed its "
-                               f"verification: {' '.join(verification['problems'])}", verification=verification)
-        return result
-
-    run_module(module, work)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **SPEC_OPTIONS)
+    run_module(module, lambda: execute(module.params, module.check_mode, module._diff,  # pylint: disable=protected-access
+                                       module.no_log))
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ def test_lifecycle(lab, cluster, emulator, kubectl):  # noqa: F811  pylint: disa
     # 2. The real run creates the cluster, its nodes, and a private kubeconfig that works.
     created = run_task("aks_cluster", cluster, verbosity=3)
     assert created["changed"] is True, created
+    assert "AnsiballZ_aks_cluster.py" not in created.output  # run in the worker (plugins/plugin_utils/_in_process.py)
     facts = created["aks_cluster"]
     assert facts["provisioning_state"] == "Succeeded" and facts["kubernetes_version"] == "1.34"
     assert {p["name"]: p["count"] for p in facts["node_pools"]} == {"sysit": 1, "appit": 2}
@@ -86,10 +87,12 @@ def test_lifecycle(lab, cluster, emulator, kubectl):  # noqa: F811  pylint: disa
         "westeurope-1", "westeurope-2"}
     assert all(n["metadata"]["labels"]["odoo-saas.platform/tier"] == "shared" for n in app_nodes)
 
-    # 4. A second run changes nothing: one GET of the cluster, the credential call, and no write.
+    # 4. A second run changes nothing: one GET of the cluster, the credential call, and no write. This one as a
+    # module process, as on a host that is not this controller with its Python.
     before = len(emulator.requests(name))
-    again = run_task("aks_cluster", cluster)
+    again = run_task("aks_cluster", cluster, verbosity=3, via="module")
     assert again["changed"] is False and again["actions"] == [], again
+    assert "AnsiballZ_aks_cluster.py" in again.output and kubeconfig[-40:] not in again.output
     made = emulator.requests(name)[before:]
     assert [r[0] for r in made] == ["GET", "POST"], made
     assert made[1][1].endswith("/listClusterUserCredential")

@@ -83,6 +83,7 @@ def test_round_trip(lab, blob_service, container, source, tmp_path):
     taken = run_task("backup_policy", args, verbosity=3)
     assert taken["changed"] is True, taken.get("msg")
     assert secret not in taken.output and lab["postgres"]["platform"]["password"] not in taken.output
+    assert "AnsiballZ_backup_policy.py" not in taken.output  # run in the worker (plugins/plugin_utils/_in_process.py)
     bid = taken["backup"]["id"]
 
     # read back from Azurite: the three parts, and a manifest that matches the bytes stored
@@ -105,8 +106,10 @@ def test_round_trip(lab, blob_service, container, source, tmp_path):
     assert manifest["started_at"] <= manifest["finished_at"]
     assert manifest["filestore_absent_at_backup"] == []
 
-    listed = run_task("backup_policy", dict(args, action="list"))
+    # As a module process too, as on a host that is not this controller with its Python.
+    listed = run_task("backup_policy", dict(args, action="list"), verbosity=3, via="module")
     assert listed["changed"] is False and [b["id"] for b in listed["backups"]] == [bid]
+    assert "AnsiballZ_backup_policy.py" in listed.output and secret not in listed.output
 
     verified = run_task("backup_policy", dict(args, action="verify"))
     assert verified["changed"] is False, verified.get("msg")

@@ -46,6 +46,7 @@ def test_lifecycle(lab, server, emulator):  # noqa: F811  pylint: disable=redefi
     # 2. The real run; the password never shows, even with -vvv.
     created = run_task("pg_server", server, verbosity=3)
     assert created["changed"] is True, created
+    assert "AnsiballZ_pg_server.py" not in created.output  # run in the worker (plugins/plugin_utils/_in_process.py)
     assert PASSWORD not in created.output and PASSWORD not in str(created)
     facts = created["pg_server"]
     assert facts["fqdn"].startswith(name + ".") and facts["version"] == "16"
@@ -68,10 +69,12 @@ def test_lifecycle(lab, server, emulator):  # noqa: F811  pylint: disable=redefi
                            "current_user").fetchone()
     assert row == (True, True, False)
 
-    # 4. A second run changes nothing and writes nothing.
+    # 4. A second run changes nothing and writes nothing; this one as a module process, as on a host that is not
+    # this controller with its Python.
     before = len(emulator.writes(name))
-    again = run_task("pg_server", server)
+    again = run_task("pg_server", server, verbosity=3, via="module")
     assert again["changed"] is False and again["actions"] == [], again
+    assert "AnsiballZ_pg_server.py" in again.output and PASSWORD not in again.output
     assert len(emulator.writes(name)) == before
 
     # 5. Updates: grow storage, change retention, add a firewall rule; one PATCH for the server.

@@ -22,13 +22,16 @@ def test_lifecycle(lab, emulator):  # noqa: F811  pylint: disable=redefined-oute
         created = run_task("resource_group", args, verbosity=3)
         assert created["changed"] and created["resource_group"]["location"] == "westeurope", created
         assert lab["arm"]["client_secret"] not in created.output
+        assert "AnsiballZ_resource_group.py" not in created.output  # run in the worker (plugin_utils/_in_process.py)
         status, body = emulator.get(rid, API)
         assert status == 200 and body["tags"] == {"environment": "shared"}
         assert body["properties"]["provisioningState"] == "Succeeded"
 
+        # As a module process too, as on a host that is not this controller with its Python.
         writes = len(emulator.writes(name))
-        again = run_task("resource_group", args)
+        again = run_task("resource_group", args, verbosity=3, via="module")
         assert again["changed"] is False and again["actions"] == [] and len(emulator.writes(name)) == writes
+        assert "AnsiballZ_resource_group.py" in again.output and lab["arm"]["client_secret"] not in again.output
 
         retagged = run_task("resource_group", dict(args, tags={"environment": "shared", "owner": "platform"}),
                             diff=True)
