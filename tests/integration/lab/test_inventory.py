@@ -21,13 +21,16 @@ def test_lab_inventory_resolves_the_lab_endpoints(lab):
 
 
 def test_lab_state_is_read_once_by_the_inventory_script_and_its_absence_is_explained(lab, tmp_path):
-    """odoo_saas_lab is an inventory variable (lab_state.sh), not a lookup templated again at each reference; without
-    lab.json the script says that the lab is not up and how to start it."""
+    """odoo_saas_lab and odoo_saas_lab_dir are inventory variables (lab_state.sh), not a lookup templated again at each
+    reference; without lab.json the script says that the lab is not up and how to start it."""
     inventory = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
     listed = subprocess.run([inventory, "-i", os.path.join(REPO, "inventories", "lab"), "--list"],
                             capture_output=True, text=True, check=False)
     assert listed.returncode == 0, listed.stderr
-    assert json.loads(listed.stdout)["_meta"]["hostvars"]["legacy-hooli"]["odoo_saas_lab"] == lab
+    hostvars = json.loads(listed.stdout)["_meta"]["hostvars"]["legacy-hooli"]
+    assert hostvars["odoo_saas_lab"] == lab
+    with open(os.path.join(hostvars["odoo_saas_lab_dir"], "lab.json"), encoding="utf-8") as handle:
+        assert json.load(handle) == lab
 
     missing = subprocess.run([inventory, "-i", os.path.join(REPO, "inventories", "lab"), "--list"],
                              capture_output=True, text=True, check=False,
