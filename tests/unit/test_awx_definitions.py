@@ -139,7 +139,8 @@ def test_the_migration_template_names_its_vm_in_a_required_survey_answer_not_a_l
     assert question["required"] is True and question["type"] == "text" and not question.get("default")
     plays = load(os.path.join(REPO, template["playbook"]))
     guard = plays[0]["tasks"][0]
-    assert plays[0]["hosts"] == "localhost" and "groups['legacy_vms']" in str(guard["ansible.builtin.assert"]["that"])
+    assert plays[0]["hosts"] == "localhost" and "ansible.builtin.assert" in guard
+    assert "groups['legacy_vms']" in guard["vars"]["vms"] and "migration_vm" in guard["vars"]["selected"]
     assert all(p["hosts"] in ("localhost", "legacy_migration_tenants") or "migration_vm" in p["hosts"]
                for p in plays), [p["hosts"] for p in plays]
 

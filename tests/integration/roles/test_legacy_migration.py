@@ -151,6 +151,12 @@ def test_prepare_puts_hooli_back_before_its_migration(run, lab):
      "type str and we were unable to convert to int"),
     ({"legacy_migration_ssh": "ssh -p 1 -o BatchMode=yes -o ConnectTimeout=5"}, "the controller cannot copy"),
     ({"migration_vm": "hooli"}, "migration_vm=hooli matches hooli, but it must name hosts of the group legacy_vms"),
+    ({"legacy_tenant": "nosuchtenant"}, "legacy_tenant=nosuchtenant (VM legacy-hooli) must be a tenant inventory host"),
+    ({"tenant_environment": "env-nosuch"}, "tenant_environment=env-nosuch of hooli must be a host of the group "
+     "environments"),
+    ({"legacy_migration_jobs": 0}, "legacy_migration_jobs=0: it is how many streams copy the data"),
+    ({"legacy_odoo_status_command": "false"}, "(false) on legacy-hooli exited 1: it must exit 0 when the legacy Odoo "
+     "runs and 3 when it is stopped"),
     ({"migration_vm": "legacy-nosuchvm"}, "migration_vm=legacy-nosuchvm matches no host"),
 ])
 def test_preflight_refuses_before_any_change(run, lab, extra, message):
