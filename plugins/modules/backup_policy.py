@@ -397,7 +397,7 @@ def execute(params, check_mode, diff, no_log):  # pylint: disable=unused-argumen
     if verification and verification["passed"] is False:
         raise ServiceError(f"backup {verification['backup']['id']} of tenant {p['tenant']!r} failed its "
                            f"verification: {' '.join(verification['problems'])}", verification=verification,
-                           **({"warnings": result["warnings"]} if "warnings" in result else {}))
+                           warnings=result.get("warnings", []))
     return result
 
 
